@@ -1,0 +1,1 @@
+"""Tally: a Countly-compatible event ingestion and analytics server."""

@@ -1,0 +1,71 @@
+"""MongoDB client lifecycle: motor for mongodb:// URLs, mongomock-motor for memory://.
+
+Every driver call lives here or in `server/storage/`, so moving from motor (deprecated upstream,
+critical fixes until May 2027) to PyMongo's async client is a small change.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Any
+from urllib.parse import urlsplit
+
+from server.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Database = Any  # motor AsyncIOMotorDatabase, mongomock-motor's, or a test/bench stand-in
+Client = Any
+
+# Collections holding time-bucket documents shared by all apps (`<appId>_<YYYY>:<M>` ids).
+AGGREGATE_COLLECTIONS = ("users", "device_details", "devices", "carriers", "cities")
+
+
+def open_client(settings: Settings) -> tuple[Client, Database]:
+    """Create the client (no I/O yet) and pick the database."""
+    if settings.embedded:
+        from mongomock_motor import AsyncMongoMockClient
+
+        log.warning("TALLY_MONGO_URL is memory://: the embedded store keeps data in this process only; "
+                    "nothing is persisted and everything is lost when the server stops")
+        client = AsyncMongoMockClient()
+        return client, client[settings.mongo_database]
+    from motor.motor_asyncio import AsyncIOMotorClient
+
+    client = AsyncIOMotorClient(settings.mongo_url, serverSelectionTimeoutMS=5000, tz_aware=False)
+    name = urlsplit(settings.mongo_url).path.lstrip("/").split("?")[0] or settings.mongo_database
+    return client, client[name]
+
+
+def close_client(client: Client) -> None:
+    close = getattr(client, "close", None)
+    if callable(close):
+        close()
+
+
+async def ping(db: Database) -> None:
+    await db.command("ping")
+
+
+async def create_indexes(db: Database) -> None:
+    """Indexes Tally's queries need; app_users indexes are created per app (`ensure_app_indexes`)."""
+    await db["members"].create_index("api_key", unique=True)
+    await db["members"].create_index("username", unique=True)
+    await db["members"].create_index("email", unique=True)
+    await db["apps"].create_index("key", unique=True)
+    await db["auth_tokens"].create_index("ends")
+
+
+async def ensure_app_indexes(db: Database, app_id: str) -> None:
+    coll = db[app_users_name(app_id)]
+    for field in ("ls", "lac", "pc", "did"):
+        await coll.create_index(field)
+
+
+def app_users_name(app_id: str) -> str:
+    return f"app_users{app_id}"
+
+
+def event_collection_name(app_id: str, key: str) -> str:
+    """Countly's per-event collection: `events` + sha1(key + appId)."""
+    return "events" + hashlib.sha1((key + app_id).encode()).hexdigest()

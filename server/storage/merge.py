@@ -1,0 +1,129 @@
+"""Pure merging of aggregate updates per document.
+
+`$inc` values are summed, `$set` keeps the last value, `$max`/`$min` are reduced, `$addToSet`
+lists are unioned, `$setOnInsert` keeps the first. Paths that MongoDB would reject together in
+one update document (`a` with `a.b`, or one path under two operators) go to a second update
+document for the same `_id`, so a real MongoDB never sees a conflict the mock would accept.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+OPERATORS = ("$inc", "$set", "$max", "$min", "$addToSet", "$setOnInsert")
+
+
+@dataclass(slots=True)
+class Update:
+    """Operations for one document: {"$inc": {"d.4.t": 1}, "$set": {"m": "2024:11"}, …}."""
+
+    collection: str
+    id: Any  # a string, or the ObjectId of an app's event registry
+    ops: dict[str, dict[str, Any]]
+
+
+def _combine(op: str, old: Any, new: Any) -> Any:
+    if op == "$inc":
+        return old + new
+    if op == "$set":
+        return new
+    if op == "$max":
+        return new if new > old else old
+    if op == "$min":
+        return new if new < old else old
+    if op == "$addToSet":
+        merged = list(old)
+        merged.extend(v for v in new if v not in merged)
+        return merged
+    if op == "$setOnInsert":
+        return old
+    raise ValueError(f"unsupported update operator {op}")
+
+
+@dataclass(slots=True)
+class _OpDoc:
+    """One conflict-free MongoDB update document."""
+
+    ops: dict[str, dict[str, Any]] = field(default_factory=dict)
+    paths: dict[str, str] = field(default_factory=dict)      # path -> operator
+    prefixes: set[str] = field(default_factory=set)          # proper prefixes of every path
+
+    def try_add(self, op: str, path: str, value: Any) -> bool:
+        owner = self.paths.get(path)
+        if owner is not None:
+            if owner != op:
+                return False
+            bucket = self.ops[op]
+            bucket[path] = _combine(op, bucket[path], value)
+            return True
+        if path in self.prefixes:
+            return False
+        pieces = path.split(".")
+        own_prefixes = [".".join(pieces[:i]) for i in range(1, len(pieces))]
+        if any(p in self.paths for p in own_prefixes):
+            return False
+        self.ops.setdefault(op, {})[path] = list(value) if op == "$addToSet" else value
+        self.paths[path] = op
+        self.prefixes.update(own_prefixes)
+        return True
+
+
+class MergedUpdates:
+    """Updates merged per (collection, _id), ready for one unordered bulk_write per collection."""
+
+    def __init__(self) -> None:
+        self.docs: dict[tuple[str, Any], list[_OpDoc]] = {}
+        self.count = 0  # updates added (before merging)
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self.docs.values())
+
+    def add(self, update: Update) -> None:
+        self.count += 1
+        docs = self.docs.setdefault((update.collection, update.id), [])
+        for op, fields in update.ops.items():
+            for path, value in fields.items():
+                for doc in docs:
+                    if doc.try_add(op, path, value):
+                        break
+                else:
+                    fresh = _OpDoc()
+                    fresh.try_add(op, path, value)
+                    docs.append(fresh)
+
+    def add_all(self, updates: Iterable[Update]) -> None:
+        for u in updates:
+            self.add(u)
+
+    def absorb(self, newer: "MergedUpdates") -> None:
+        """Merge a newer batch into this (older) one, keeping `$set` order: newer wins."""
+        for (coll, _id), docs in newer.docs.items():
+            for doc in docs:
+                self.add(Update(coll, _id, doc.ops))
+        self.count += newer.count - sum(len(d) for d in newer.docs.values())
+
+    def collections(self) -> list[str]:
+        return sorted({c for c, _ in self.docs})
+
+    def operations(self, collection: str) -> list[tuple[Any, dict[str, Any]]]:
+        """(_id, update document) pairs of one collection, `$addToSet` lists as `$each`."""
+        out: list[tuple[Any, dict[str, Any]]] = []
+        for (coll, _id), docs in self.docs.items():
+            if coll != collection:
+                continue
+            for doc in docs:
+                ops = dict(doc.ops)
+                if "$addToSet" in ops:
+                    ops["$addToSet"] = {k: {"$each": v} for k, v in ops["$addToSet"].items()}
+                out.append((_id, ops))
+        return out
+
+    def drop_collection(self, collection: str) -> None:
+        for key in [k for k in self.docs if k[0] == collection]:
+            del self.docs[key]
+
+
+def merge(updates: Iterable[Update]) -> MergedUpdates:
+    merged = MergedUpdates()
+    merged.add_all(updates)
+    return merged
