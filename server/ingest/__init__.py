@@ -1,0 +1,1 @@
+"""The write path: /i, /i/bulk, /o/sdk."""

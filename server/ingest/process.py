@@ -1,0 +1,97 @@
+"""The pure heart of the write path: device state before + request → state after + updates."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from server.ingest import events, location, metrics, sessions
+from server.ingest.request import SdkRequest
+from server.ingest.work import Work
+from server.settings import Settings
+from server.storage.merge import Update
+from server.storage.meta import Registry
+
+State = dict[str, Any]
+Allows = Callable[[str, str, str, str], bool]
+# Plugin write hooks: (request, state before, state after, work) -> extra updates (pure)
+WriteHook = Callable[[SdkRequest, State | None, State, Work], list[Update]]
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a request's processing may read besides the device state (no I/O)."""
+
+    app_id: str
+    tz: str
+    app_country: str
+    settings: Settings
+    registry: Registry
+    allows: Allows
+    omitted_segments: frozenset[str] = frozenset()
+    write_hook: WriteHook | None = None
+
+
+@dataclass
+class Outcome:
+    updates: list[Update] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    duplicate: bool = False
+
+
+def transition(old: State | None, req: SdkRequest, ctx: Context) -> tuple[State | None, Outcome]:
+    """Apply one request. Returns (None, duplicate outcome) for a retry already stored."""
+    s = ctx.settings
+    state: State = dict(old) if old is not None else {"did": req.device_id}
+    if req.fingerprint is not None and s.prevent_duplicate_requests:
+        recent = list(state.get("rq", []))
+        if req.fingerprint in recent:
+            return None, Outcome(duplicate=True)
+        recent.append(req.fingerprint)
+        state["rq"] = recent[-s.duplicate_window:]
+    warnings = list(req.warnings)
+    before = dict(state)
+    work = Work(ctx.app_id, ctx.tz)
+    tp = work.time(req.ts)
+    sessions.close_if_due(state, req.ts, s.session_timeout, work)
+    old_country = state.get("cc")
+    location.apply(state, req, s, warnings)
+    country = location.country(state)
+    if req.tz is not None:
+        state["tz"] = req.tz
+    values = metrics.normalise(req.metrics)
+    if req.begin:
+        is_new = "fs" not in state
+        levels = sessions.begin_session(state, tp, country, old_country, work, cooldown=s.session_cooldown,
+                                        ignore_cooldown=req.ignore_cooldown)
+        if levels is not None:
+            city = location.city(state) if s.city_data and ctx.app_country in ("", country) else None
+            metrics.aggregate(before, values, city, tp, levels, is_new, work, ctx.allows)
+    metrics.remember(state, values)
+    if req.duration is not None:
+        sessions.add_duration(state, tp, req.duration, work)
+    if not req.begin and req.duration is None:
+        work.users(tp).day_hour("e")
+    if req.end:
+        sessions.end_session(state, tp, work, cooldown=s.session_cooldown)
+    if req.events:
+        custom, orientation = events.record(req.events, work, ctx.registry, s, ctx.allows, warnings,
+                                            set(ctx.omitted_segments))
+        if custom:
+            state["ev"] = state.get("ev", 0) + custom
+        if orientation is not None:
+            state["ornt"] = orientation
+    state["lac"] = max(state.get("lac", 0), req.ts)
+    updates = work.updates()
+    if ctx.write_hook is not None:
+        updates.extend(ctx.write_hook(req, old, state, work))
+    return state, Outcome(updates, warnings)
+
+
+def close_due(old: State | None, now: float, ctx: Context) -> tuple[State | None, Outcome]:
+    """The session closer's transition: close an ended or inactive session (no request)."""
+    if old is None:
+        return None, Outcome()
+    state = dict(old)
+    work = Work(ctx.app_id, ctx.tz)
+    sessions.close_if_due(state, now, ctx.settings.session_timeout, work)
+    return state, Outcome(work.updates())
