@@ -6,10 +6,9 @@ from typing import TYPE_CHECKING, Callable
 from aiohttp import web
 
 if TYPE_CHECKING:
-    import pluggy
-
     from server.ingest.closer import SessionCloser
     from server.mongo import Database
+    from server.plugin_manager import Plugins
     from server.settings import Settings
     from server.storage.apps import AppCache
     from server.storage.batcher import WriteBatcher
@@ -26,4 +25,4 @@ BATCHER: web.AppKey[WriteBatcher] = web.AppKey("batcher")
 DEVICES: web.AppKey[DeviceStore] = web.AppKey("devices")
 META: web.AppKey[MetaCache] = web.AppKey("meta")
 CLOSER: web.AppKey[SessionCloser] = web.AppKey("closer")
-PLUGINS: web.AppKey[pluggy.PluginManager] = web.AppKey("plugins")
+PLUGINS: web.AppKey[Plugins] = web.AppKey("plugins")

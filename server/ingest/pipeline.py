@@ -16,7 +16,7 @@ from aiohttp import web
 from server import keys
 from server.errors import BadRequest, ServiceUnavailable
 from server.ingest import checksum
-from server.ingest.process import Context, Outcome, transition
+from server.ingest.process import Context, Outcome, WriteHook, transition
 from server.ingest.request import SdkRequest, parse
 from server.mongo import event_collection_name
 from server.storage.apps import App, app_id_of
@@ -104,10 +104,9 @@ class Ingestor:
         for ev in req.events:
             await meta.load(event_collection_name(app_id, ev.key), f"no-segment_{parts(ev.ts, tz).year}:0")
 
-    def _write_hook(self) -> Any:
-        pm = self.app.get(keys.PLUGINS)
-        hook = getattr(pm, "write_hook", None) if pm is not None else None
-        return hook
+    def _write_hook(self) -> WriteHook | None:
+        plugins = self.app.get(keys.PLUGINS)
+        return plugins.write_hook if plugins is not None else None
 
     async def verify_checksum(self, app: App, values: Mapping[str, Any], payloads: list[str]) -> str | None:
         salt = checksum.app_salt(app)

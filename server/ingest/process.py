@@ -6,6 +6,7 @@ from typing import Any, Callable
 
 from server.ingest import events, location, metrics, sessions
 from server.ingest.request import SdkRequest
+from server.ingest.sessions import Levels
 from server.ingest.work import Work
 from server.settings import Settings
 from server.storage.merge import Update
@@ -13,8 +14,26 @@ from server.storage.meta import Registry
 
 State = dict[str, Any]
 Allows = Callable[[str, str, str, str], bool]
-# Plugin write hooks: (request, state before, state after, work) -> extra updates (pure)
-WriteHook = Callable[[SdkRequest, State | None, State, Work], list[Update]]
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What plugin write hooks see of one request: all of it, after the core rules ran.
+
+    `levels` is None unless the request counted a new session; `work` is where the core's updates
+    went (hooks may read `work.time(ts)` and `work.app_id`, and return their own updates).
+    """
+
+    request: SdkRequest
+    before: State | None
+    after: State
+    work: Work
+    levels: Levels | None
+    is_new_user: bool
+    country: str
+
+
+WriteHook = Callable[[Applied], list[Update]]  # pure: no I/O
 
 
 @dataclass(frozen=True)
@@ -59,8 +78,9 @@ def transition(old: State | None, req: SdkRequest, ctx: Context) -> tuple[State 
     if req.tz is not None:
         state["tz"] = req.tz
     values = metrics.normalise(req.metrics)
+    levels: Levels | None = None
+    is_new = "fs" not in state
     if req.begin:
-        is_new = "fs" not in state
         levels = sessions.begin_session(state, tp, country, old_country, work, cooldown=s.session_cooldown,
                                         ignore_cooldown=req.ignore_cooldown)
         if levels is not None:
@@ -83,7 +103,8 @@ def transition(old: State | None, req: SdkRequest, ctx: Context) -> tuple[State 
     state["lac"] = max(state.get("lac", 0), req.ts)
     updates = work.updates()
     if ctx.write_hook is not None:
-        updates.extend(ctx.write_hook(req, old, state, work))
+        updates.extend(ctx.write_hook(Applied(req, old, state, work, levels, is_new and levels is not None,
+                                              country)))
     return state, Outcome(updates, warnings)
 
 

@@ -102,7 +102,9 @@ async def read(request: web.Request) -> web.Response:
     app_id = params.text("app_id")
     if not app_id:
         raise BadRequest('Missing parameter "app_id"')
-    reader = READERS.get(params.text("method") or "")
+    method = params.text("method") or ""
+    plugins = request.app.get(keys.PLUGINS)
+    reader = READERS.get(method) or (plugins.readers.get(method) if plugins is not None else None)
     if reader is None:
         raise BadRequest("Invalid method")
     _member, app = await validate_read(request, params, app_id)
