@@ -41,6 +41,7 @@ def create_app(settings: Settings, *, clock: Callable[[], float] = time.time,
     app.cleanup_ctx.append(_store_ctx(database))
     app.cleanup_ctx.append(_batcher_ctx(start_background))
     app.cleanup_ctx.append(_closer_ctx(start_background))
+    app.on_shutdown.append(_drain)
     setup_plugins(app)
     return app
 
@@ -96,6 +97,12 @@ def _closer_ctx(start: bool) -> Callable[[web.Application], AsyncIterator[None]]
         await c.stop()
 
     return closer
+
+
+async def _drain(app: web.Application) -> None:
+    """SIGTERM/SIGINT: new connections are refused already; write in-flight requests' data now."""
+    if keys.BATCHER in app:
+        app[keys.BATCHER].drain()
 
 
 async def ping(request: web.Request) -> web.Response:

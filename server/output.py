@@ -59,9 +59,10 @@ def escape_message(value: Any) -> Any:
 
 def callback_of(request: web.Request) -> str | None:
     """The JSONP callback name of a request (query or already-parsed body), validated."""
-    name = request.get("params", {}).get("callback") if "params" in request else None
-    if name is None:
-        name = request.query.get("callback")
+    from server.params import PARAMS
+
+    parsed = request.get(PARAMS)
+    name = parsed.get("callback") if parsed is not None else request.query.get("callback")
     if name is None or name == "":
         return None
     if not isinstance(name, str) or not CALLBACK_RE.match(name) or len(name) > 128:

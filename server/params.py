@@ -38,6 +38,9 @@ class Params:
         return str(value)
 
 
+PARAMS: web.RequestKey[Params] = web.RequestKey("params", Params)
+
+
 def parse_pairs(pairs: list[tuple[str, str]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
@@ -54,9 +57,10 @@ def parse_query(text: str) -> dict[str, Any]:
 
 
 async def read_params(request: web.Request) -> Params:
-    """Parse and cache the request's parameters on `request["params"]`."""
-    if "params_obj" in request:
-        return request["params_obj"]  # type: ignore[no-any-return]
+    """Parse the request's parameters once (cached on the request under `PARAMS`)."""
+    cached = request.get(PARAMS)
+    if cached is not None:
+        return cached
     raw_query = request.query_string
     values = parse_query(raw_query)
     raw_body = ""
@@ -90,8 +94,7 @@ async def read_params(request: web.Request) -> Params:
                 form_pairs = parse_qsl(raw_body, keep_blank_values=True)
                 values.update(parse_pairs(form_pairs))
     params = Params(values, raw_query, raw_body, form_pairs)
-    request["params_obj"] = params
-    request["params"] = values
+    request[PARAMS] = params
     return params
 
 

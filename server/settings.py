@@ -126,7 +126,8 @@ def load_settings(config: Path | None = None, env: Mapping[str, str] | None = No
     env = os.environ if env is None else env
     defaults = Settings()
     values: dict[str, Any] = {}
-    for path in (DEFAULT_CONFIG, config):
+    # The shipped defaults file is optional (an installed wheel has the same defaults built in).
+    for path in (DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None, config):
         if path is None:
             continue
         try:

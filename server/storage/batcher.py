@@ -155,6 +155,12 @@ class WriteBatcher:
                 backoff = min(backoff * 2, self.backoff_max)
                 self._wake.set()
 
+    def drain(self) -> None:
+        """Shutdown has begun: write every new update at once instead of waiting the interval."""
+        self.interval = 0.0
+        self._full.set()
+        self._wake.set()
+
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self.run(), name="tally-batcher")
 
