@@ -15,8 +15,9 @@ from __future__ import annotations
 import hmac
 import logging
 import re
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from aiohttp import web
 
@@ -147,7 +148,9 @@ def token_matches(token: Mapping[str, Any], path: str, values: Mapping[str, Any]
         ok = False
         for entry in endpoints:
             if isinstance(entry, dict) and entry.get("endpoint"):
-                wanted = entry.get("params") if isinstance(entry.get("params"), dict) else {}
+                wanted = entry.get("params")
+                if not isinstance(wanted, dict):
+                    wanted = {}
                 params_ok = all(values.get(k) not in (None, "") and _search(p, str(values.get(k)))
                                 for k, p in wanted.items())
                 ok = ok or (params_ok and _search(entry["endpoint"], path))
@@ -179,7 +182,7 @@ def token_seconds_left(token: Mapping[str, Any] | None, now: int) -> tuple[bool,
 # ---- authentication ----
 
 def _now(request: web.Request) -> int:
-    return int(round(request.app[keys.CLOCK]()))
+    return round(request.app[keys.CLOCK]())
 
 
 async def _token_owner(request: web.Request, params: Params, token_id: str) -> str | None:

@@ -14,8 +14,9 @@ from __future__ import annotations
 import calendar
 import logging
 import re
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
