@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from server.ingest import events, location, metrics, sessions
+from server.ingest import clean, events, location, metrics, sessions
 from server.ingest.request import SdkRequest
 from server.ingest.sessions import Levels
 from server.ingest.work import Work
@@ -84,7 +84,8 @@ def transition(old: State | None, req: SdkRequest, ctx: Context) -> tuple[State 
         levels = sessions.begin_session(state, tp, country, old_country, work, cooldown=s.session_cooldown,
                                         ignore_cooldown=req.ignore_cooldown)
         if levels is not None:
-            city = location.city(state) if s.city_data and ctx.app_country in ("", country) else None
+            city = clean.metric_value(location.city(state)) if s.city_data and ctx.app_country in ("", country) \
+                else None
             metrics.aggregate(before, values, city, tp, levels, is_new, work, ctx.allows)
     metrics.remember(state, values)
     if req.duration is not None:
