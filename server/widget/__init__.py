@@ -1,0 +1,1 @@
+"""The embeddable dashboard widget: a small script of Tally's own and a demo page."""
