@@ -11,7 +11,6 @@ a lock and the last known state is cached, so the usual cost is one round trip.
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 from collections import OrderedDict
 from typing import Any, Callable, Generic, TypeVar
@@ -76,7 +75,9 @@ class DeviceStore(Generic[R]):
         coll = self.db[app_users_name(key[0])]
         for _ in range(MAX_ATTEMPTS):
             old = self._cache.get(key)
-            new, result = transition(copy.deepcopy(old) if old is not None else None)
+            # Transitions copy the state they change (see process.transition); nested values are
+            # replaced, never mutated, so a shallow copy protects the cached state.
+            new, result = transition(dict(old) if old is not None else None)
             if new is None or new == old:
                 return result
             new = dict(new, _id=key[1])
