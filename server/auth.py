@@ -84,9 +84,9 @@ def user_app_ids(member: Mapping[str, Any]) -> list[str]:
     else:
         groups = perm.get("_")
         found = []
-        if isinstance(groups, dict):
-            for group in groups.get("u") or []:
-                found.extend(_strings(group) if isinstance(group, list) else _strings([group]))
+        user_groups = groups.get("u") if isinstance(groups, dict) else None
+        for group in user_groups if isinstance(user_groups, list) else []:
+            found.extend(_strings(group) if isinstance(group, list) else _strings([group]))
         found.extend(admin_app_ids(member))
     return list(dict.fromkeys(found))
 

@@ -65,6 +65,17 @@ def _endpoint(params: Params) -> Any:
     return _csv(params, "endpoint")
 
 
+def _escaped(value: Any) -> Any:
+    """`<` and `>` escaped in every string (messages are escaped so; here they hold objects)."""
+    if isinstance(value, str):
+        return value.replace("<", "&lt;").replace(">", "&gt;")
+    if isinstance(value, dict):
+        return {k: _escaped(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_escaped(v) for v in value]
+    return value
+
+
 async def create_token(request: web.Request) -> web.Response:
     params = await read_params(request)
     check_id_params(params)
@@ -88,7 +99,7 @@ async def list_tokens(request: web.Request) -> web.Response:
     params = await read_params(request)
     check_id_params(params)
     member = await validate_user(request, params)
-    return message(request, jsonable(await tokens(request).owned_by(str(member["_id"]))))
+    return message(request, _escaped(jsonable(await tokens(request).owned_by(str(member["_id"])))))
 
 
 async def check_token(request: web.Request) -> web.Response:
