@@ -27,6 +27,7 @@ def create_app(settings: Settings, *, clock: Callable[[], float] = time.time,
     `start_background=False` leaves the batcher and closer loops off so tests drive them."""
     from server.ingest.routes import routes as ingest_routes
     from server.manage.routes import routes as manage_routes
+    from server.read.analytics_routes import routes as analytics_routes
     from server.read.routes import routes as read_routes
     from server.widget.routes import routes as widget_routes
     from server.plugin_manager import setup_plugins
@@ -39,6 +40,7 @@ def create_app(settings: Settings, *, clock: Callable[[], float] = time.time,
     app.router.add_routes(ingest_routes)
     app.router.add_routes(manage_routes)
     app.router.add_routes(read_routes)
+    app.router.add_routes(analytics_routes)
     app.router.add_routes(widget_routes)
     app.cleanup_ctx.append(_store_ctx(database))
     app.cleanup_ctx.append(_batcher_ctx(start_background))
