@@ -214,6 +214,7 @@ async def reset_app(request: web.Request) -> web.Response:
     if period in ("reset", "all"):
         await data.update_app(request.app[keys.APPS], app_id, {"seq": 0})
         await data.delete_all(app_id, keep_registry=period == "all")
+        await mongo.ensure_app_indexes(request.app[keys.DB], app_id)  # dropped with app_users
     else:
         tz = app.get("timezone") if app.get("timezone") in _timezones() else "UTC"
         kept, oldest = kept_period(request.app[keys.CLOCK](), str(tz), PERIOD_MONTHS[period])

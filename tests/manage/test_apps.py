@@ -201,6 +201,7 @@ async def test_reset_removes_the_apps_data_only(api: Api, period: str, expected:
     assert untouched["plugin"] and untouched["registry"] == 1
     stored = await api.db["apps"].find_one({"_id": ObjectId(app["_id"])})
     assert stored["seq"] == (9 if period == "1month" else 0)
+    assert {"ls_1", "lac_1", "did_1"} <= set(await api.db[app_users_name(app["_id"])].index_information())
 
 
 @pytest.mark.parametrize("months, kept", [

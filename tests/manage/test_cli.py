@@ -44,8 +44,8 @@ async def test_creates_a_global_admin_and_prints_only_its_api_key(settings: Sett
 
 
 @pytest.mark.parametrize("overrides, message", [
-    ({"password": "weak"}, "Length of password is lower than min length value; password should have number; "
-                           "password should have upchar; password should have special character"),
+    ({"password": "weak"}, ("Length of password is lower than min length value; password should have number; "
+                           "password should have upchar; password should have special character")),
     ({"username": None}, "missing --username"),
     ({"email": "", "password": None}, "missing --email, --password"),
 ])
