@@ -141,7 +141,7 @@ async def call(aiohttp_client: Any, make_settings: SettingsFactory, clock: FakeC
     client = await aiohttp_client(app)
     db = app[keys.DB]
     await db["apps"].insert_one({"_id": ObjectId(A), "name": "App A", "key": "key-a", "timezone": "UTC"})
-    seeds = {
+    seeds: dict[str, dict[str, Any]] = {
         "user": {"permission": {"_": {"a": [], "u": [[A]]}}},
         "admin": {"permission": {"_": {"a": [A], "u": []}}},
         "reader": {"permission": {"r": {A: FULL}}},

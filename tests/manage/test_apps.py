@@ -11,7 +11,7 @@ from server import keys
 from server.mongo import app_users_name, event_collection_name
 from server.storage.appdata import kept_period
 from tests.conftest import ADMIN_KEY, Tally
-from tests.manage.conftest import Api
+from tests.manage.helpers import Api
 
 HEX40 = re.compile(r"^[0-9a-f]{40}$")
 NOW = 1_731_000_000  # the fake clock: 2024-11-07 17:20 UTC
@@ -103,7 +103,7 @@ async def test_create_refuses_a_key_in_use_and_non_admins(api: Api) -> None:
 async def test_update_errors(api: Api, args: Any, status: int, result: str) -> None:
     app = await api.app("mine", key="mine-key")
     await api.app("other", key="other-key")
-    params = {} if args is None else {"args": {k: v.replace("{id}", app["_id"]) if isinstance(v, str) else v
+    params: dict[str, Any] = {} if args is None else {"args": {k: v.replace("{id}", app["_id"]) if isinstance(v, str) else v
                                                for k, v in args.items()}}
     assert await api.get("/i/apps/update", **params) == (status, {"result": result})
     stored = await api.db["apps"].find_one({"_id": ObjectId(app["_id"])})
@@ -249,7 +249,8 @@ async def test_reset_errors(api: Api, args: Any, status: int, result: str) -> No
     await api.get("/i/apps/update", args={"app_id": locked["_id"], "locked": True})
     await _seed(api, app["_id"])
     ids = {"{id}": app["_id"], "{locked}": locked["_id"]}
-    params = {} if args is None else {"args": {k: ids.get(v, v) if isinstance(v, str) else v for k, v in args.items()}}
+    params: dict[str, Any] = {} if args is None else {
+        "args": {k: ids.get(v, v) if isinstance(v, str) else v for k, v in args.items()}}
     assert await api.get("/i/apps/reset", **params) == (status, {"result": result})
     assert (await _left(api, app["_id"]))["users"] != []
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ADMIN_KEY
-from tests.manage.conftest import Api
+from tests.manage.helpers import Api
 
 HEX40 = re.compile(r"^[0-9a-f]{40}$")
 NOW = 1_731_000_000

@@ -9,7 +9,7 @@ from argon2 import PasswordHasher
 from bson import ObjectId
 
 from tests.conftest import ADMIN_KEY
-from tests.manage.conftest import PASSWORD, Api
+from tests.manage.helpers import PASSWORD, Api
 
 HEX24 = re.compile(r"^[0-9a-f]{24}$")
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
