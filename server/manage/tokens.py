@@ -12,9 +12,10 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from server import keys
 from server.auth import check_id_params, token_seconds_left, validate_user
 from server.errors import BadRequest, NotFound
-from server.manage.common import bad_field_names, jsonable, now, tokens
+from server.manage.common import bad_field_names, jsonable, tokens
 from server.output import message
 from server.params import Params, read_params
 from server.storage.tokens import new_token
@@ -22,6 +23,11 @@ from server.storage.tokens import new_token
 log = logging.getLogger(__name__)
 
 DEFAULT_TTL = 1800
+
+
+def _now(request: web.Request) -> int:
+    """Whole seconds, rounded as Countly's token code does (and as `server.auth` checks expiry)."""
+    return round(request.app[keys.CLOCK]())
 
 
 def _csv(params: Params, name: str) -> list[str] | str:
@@ -80,7 +86,7 @@ async def create_token(request: web.Request) -> web.Response:
     params = await read_params(request)
     check_id_params(params)
     member = await validate_user(request, params)
-    current = now(request)
+    current = _now(request)
     ttl = _ttl(params)
     token = {
         "_id": new_token(), "ttl": ttl, "ends": ttl + current,
@@ -110,7 +116,7 @@ async def check_token(request: web.Request) -> web.Response:
     if not token_id:
         raise BadRequest('Missing parameter "token"')
     await validate_user(request, params)
-    valid, left = token_seconds_left(await tokens(request).get(token_id), now(request))
+    valid, left = token_seconds_left(await tokens(request).get(token_id), _now(request))
     return message(request, {"valid": valid, "time": left})
 
 
