@@ -57,6 +57,8 @@ class Settings:
     duplicate_window: int = _help("recent request fingerprints remembered per device", 64)
     cors_origin: str = _help("Access-Control-Allow-Origin sent with every reply", "*")
     plugins: tuple[str, ...] = _help("enabled plugins (names of folders under plugins/); ['*'] = all", ["*"])
+    plugins_strict: bool = _help("a plugin that fails on a request fails the request (tests); false: it is "
+                                 "logged and only its own updates are dropped", False)
     stats_max_range_days: int = _help("longest from/to range the statistics plugins accept (days)", 400)
     workers: int = _help("pre-forked server processes sharing the port (real MongoDB only)", 1)
 

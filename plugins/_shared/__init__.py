@@ -1,0 +1,1 @@
+"""Helpers shared by several plugins (not a plugin: the folder name starts with `_`)."""
