@@ -1,0 +1,157 @@
+"""Run Tally for the benchmark, on the counted stand-in store or on the embedded store.
+
+    python -m bench.serve_counted --host 127.0.0.1 --port N [--store counted|memory]
+                                  [--workers N] [--counters-dir DIR] [--cprofile FILE]
+
+Settings come from `TALLY_*` variables as for `python -m server`. The app is built by Tally's own
+factory and served the way `python -m server` serves it (`web.run_app`, access log off unless
+configured); the only additions are:
+
+* `--store counted` (default): `create_app(settings, database=CountedDatabase())`, the minimal
+  in-memory stand-in of `bench/countedstore.py` that counts every call. `--store memory`: no
+  database argument, so Tally opens its embedded mongomock-motor store exactly as
+  `TALLY_MONGO_URL=memory://` does for a trial user.
+* `GET /bench/counters`: Tally's own `StoreStats` (`tally`), the stand-in's counters (`store`,
+  null on the embedded store) and the process id. Routes are added before start-up; nothing
+  inside Tally is changed.
+* `--workers N` (counted store only): N pre-forked processes sharing the port, like
+  `python -m server --workers`. Each worker has its OWN counted store, so device state is not
+  shared between them: the figures show CPU scaling of Tally's code, not a correct deployment.
+  With `--counters-dir`, every worker writes its counters to `DIR/counters-<pid>.json` each
+  second and at shutdown, so the runner can add them up.
+* `--cprofile FILE`: profile the (single) worker with cProfile and write FILE at shutdown.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import logging
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+import orjson
+from aiohttp import web
+
+from bench.countedstore import CountedDatabase
+from server import keys
+from server.app import create_app
+from server.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("bench.serve")
+COUNTED: web.AppKey[CountedDatabase | None] = web.AppKey("bench_counted")
+
+
+def counters_of(app: web.Application) -> dict[str, Any]:
+    db = app[COUNTED]
+    stats = app.get(keys.STATS)
+    return {"pid": os.getpid(), "store": db.snapshot() if db is not None else None,
+            "tally": stats.snapshot() if stats is not None else None}
+
+
+async def counters(request: web.Request) -> web.Response:
+    return web.Response(body=orjson.dumps(counters_of(request.app)), content_type="application/json")
+
+
+def _dump_ctx(directory: Path | None) -> Any:
+    async def dump(app: web.Application) -> AsyncIterator[None]:
+        if directory is None:
+            yield
+            return
+        path = directory / f"counters-{os.getpid()}.json"
+
+        def write() -> None:
+            tmp = path.with_suffix(".tmp")
+            tmp.write_bytes(orjson.dumps(counters_of(app)))
+            tmp.replace(path)
+
+        async def loop() -> None:
+            for _ in range(24 * 3600):  # bounded: one day of one-second ticks
+                write()
+                await asyncio.sleep(1.0)
+
+        task = asyncio.get_running_loop().create_task(loop())
+        yield
+        task.cancel()
+        write()
+
+    return dump
+
+
+def build(settings: Settings, store: str, counters_dir: Path | None) -> web.Application:
+    db = CountedDatabase(settings.mongo_database) if store == "counted" else None
+    app = create_app(settings, database=db)
+    app[COUNTED] = db
+    app.router.add_get("/bench/counters", counters)
+    app.cleanup_ctx.append(_dump_ctx(counters_dir))
+    return app
+
+
+def _run(app: web.Application, settings: Settings, **where: Any) -> None:
+    web.run_app(app, access_log=logging.getLogger("server") if settings.access_log else None, print=None,
+                shutdown_timeout=settings.write_timeout + 5, **where)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.serve_counted")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8082)
+    p.add_argument("--store", choices=["counted", "memory"], default="counted")
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--counters-dir", type=Path, default=None)
+    p.add_argument("--cprofile", type=Path, default=None, help="write a cProfile of the server here at exit")
+    args = p.parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"bench.serve_counted: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.workers > 1 and args.store == "memory":
+        print("bench.serve_counted: --workers needs --store counted (memory:// lives in one process)",
+              file=sys.stderr)
+        return 2
+    if args.workers == 1:
+        profiler = cProfile.Profile() if args.cprofile else None
+        if profiler is not None:
+            profiler.enable()
+        try:
+            _run(build(settings, args.store, args.counters_dir), settings, host=args.host, port=args.port)
+        finally:
+            if profiler is not None:
+                profiler.disable()
+                profiler.dump_stats(str(args.cprofile))
+        return 0
+    sock = socket.socket(socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((args.host, args.port))
+    sock.listen(1024)
+    sock.set_inheritable(True)
+    children = []
+    for _ in range(args.workers):
+        pid = os.fork()
+        if pid == 0:
+            _run(build(settings, args.store, args.counters_dir), settings, sock=sock)
+            os._exit(0)
+        children.append(pid)
+
+    def forward(signum: int, _frame: object) -> None:
+        for child in children:
+            try:
+                os.kill(child, signum)
+            except ProcessLookupError:
+                pass
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    for child in children:
+        os.waitpid(child, 0)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
