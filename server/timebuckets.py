@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from typing import Callable
 from zoneinfo import ZoneInfo
 
 
@@ -56,12 +57,31 @@ def local_midnight(d: date, tz: ZoneInfo) -> float:
     return start.timestamp()
 
 
+def _bucket_start(candidate: float, ts: float, tz: ZoneInfo, same: Callable[[datetime], bool]) -> float:
+    """The first instant of the local bucket holding `ts`.
+
+    `candidate` is the naive local start; when a DST change makes that local time skip (a gap),
+    it lands outside the bucket, and the real start (the transition) is found by bisection.
+    """
+    if candidate <= ts and same(datetime.fromtimestamp(candidate, tz)):
+        return candidate
+    lo, hi = min(candidate, ts) - 7200, ts  # lo is outside the bucket, hi inside
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if same(datetime.fromtimestamp(mid, tz)):
+            hi = mid
+        else:
+            lo = mid
+    return float(hi)
+
+
 def parts(ts: float, tz_name: str) -> TimeParts:
     tz = zone(tz_name)
     local = datetime.fromtimestamp(ts, tz)
     d = local.date()
-    day_start = local_midnight(d, tz)
-    hour_start = local.replace(minute=0, second=0, microsecond=0).timestamp()
+    day_start = _bucket_start(local_midnight(d, tz), ts, tz, lambda x: x.date() == d)
+    hour_start = _bucket_start(local.replace(minute=0, second=0, microsecond=0).timestamp(), ts, tz,
+                               lambda x: x.date() == d and x.hour == local.hour)
     return TimeParts(
         ts=ts, year=d.year, month=d.month, day=d.day, hour=local.hour, week=week_of(d),
         weekday=(d.weekday() + 1) % 7, day_start=day_start, hour_start=hour_start,

@@ -32,9 +32,7 @@ def _combine(op: str, old: Any, new: Any) -> Any:
     if op == "$min":
         return new if new < old else old
     if op == "$addToSet":
-        merged = list(old)
-        merged.extend(v for v in new if v not in merged)
-        return merged
+        return _unique([*old, *new])
     if op == "$setOnInsert":
         return old
     raise ValueError(f"unsupported update operator {op}")
@@ -48,6 +46,13 @@ class _OpDoc:
     paths: dict[str, str] = field(default_factory=dict)      # path -> operator
     prefixes: set[str] = field(default_factory=set)          # proper prefixes of every path
 
+    def touches(self, path: str) -> bool:
+        """True when `path` (or a path above or below it) is already in this document."""
+        if path in self.paths or path in self.prefixes:
+            return True
+        pieces = path.split(".")
+        return any(".".join(pieces[:i]) in self.paths for i in range(1, len(pieces)))
+
     def try_add(self, op: str, path: str, value: Any) -> bool:
         owner = self.paths.get(path)
         if owner is not None:
@@ -56,16 +61,17 @@ class _OpDoc:
             bucket = self.ops[op]
             bucket[path] = _combine(op, bucket[path], value)
             return True
-        if path in self.prefixes:
+        if self.touches(path):
             return False
         pieces = path.split(".")
-        own_prefixes = [".".join(pieces[:i]) for i in range(1, len(pieces))]
-        if any(p in self.paths for p in own_prefixes):
-            return False
-        self.ops.setdefault(op, {})[path] = list(value) if op == "$addToSet" else value
+        self.ops.setdefault(op, {})[path] = _unique(value) if op == "$addToSet" else value
         self.paths[path] = op
-        self.prefixes.update(own_prefixes)
+        self.prefixes.update(".".join(pieces[:i]) for i in range(1, len(pieces)))
         return True
+
+
+def _unique(values: Any) -> list[Any]:
+    return list(dict.fromkeys(values))
 
 
 class MergedUpdates:
@@ -83,7 +89,10 @@ class MergedUpdates:
         docs = self.docs.setdefault((update.collection, update.id), [])
         for op, fields in update.ops.items():
             for path, value in fields.items():
-                for doc in docs:
+                # Order matters across documents: an operation may only join the last document
+                # that already touches its path, or a later one.
+                start = next((i for i in range(len(docs) - 1, -1, -1) if docs[i].touches(path)), 0)
+                for doc in docs[start:]:
                     if doc.try_add(op, path, value):
                         break
                 else:

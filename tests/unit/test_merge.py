@@ -57,9 +57,9 @@ MERGES = [
     ("three-level-chain-three-documents",
      [{"$inc": {"a": 1}}, {"$set": {"a.b": 1}}, {"$set": {"a.b.c": 1}}],
      [("x", {"$inc": {"a": 1}}), ("x", {"$set": {"a.b": 1}}), ("x", {"$set": {"a.b.c": 1}})]),
-    ("non-conflicting-paths-stay-in-first-document",
+    ("untouched-paths-stay-in-first-document-touched-paths-keep-their-order",
      [{"$inc": {"a": 1}}, {"$set": {"a.b": 1}}, {"$inc": {"z": 1}}, {"$inc": {"a": 2}}],
-     [("x", {"$inc": {"a": 3, "z": 1}}), ("x", {"$set": {"a.b": 1}})]),
+     [("x", {"$inc": {"a": 1, "z": 1}}), ("x", {"$set": {"a.b": 1}}), ("x", {"$inc": {"a": 2}})]),
 ]
 
 
