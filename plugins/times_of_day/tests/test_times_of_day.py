@@ -29,7 +29,7 @@ def test_derived_slot() -> None:
 
 
 def test_matrix_sums_and_ignores_junk() -> None:
-    docs = [{"d": {"1": {"6": {"count": 2}, "30": {"count": 9}}, "9": {"1": {"count": 1}}}},
+    docs: list[dict[str, Any]] = [{"d": {"1": {"6": {"count": 2}, "30": {"count": 9}}, "9": {"1": {"count": 1}}}},
             {"d": {"1": {"6": {"count": 3}}, "0": {"0": {"count": 1.5}, "1": "x"}}}]
     out = matrix(docs)
     assert len(out) == 7 and all(len(row) == 24 for row in out)
