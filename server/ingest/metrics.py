@@ -45,8 +45,30 @@ OS_PREFIX = {
 }
 
 
+APPLE_OS = frozenset({"iOS", "iPadOS", "watchOS", "tvOS", "macOS"})
+APPLE_DEVICE_TYPES = (("iOS", ("iPhone", "iPod"), "mobile"), ("iOS", ("iPad",), "tablet"),
+                      ("iPadOS", ("iPad",), "tablet"), ("watchOS", ("Watch",), "wearable"),
+                      ("tvOS", ("AppleTV",), "smarttv"), ("macOS", ("Mac", "iMac"), "desktop"))
+
+
+def derive_apple(metrics: dict[str, Any]) -> dict[str, Any]:
+    """Countly derives `_device_type` and `_manufacturer` for Apple OSes when they are absent."""
+    os_name, device = metrics.get("_os"), metrics.get("_device")
+    if os_name not in APPLE_OS:
+        return metrics
+    out = dict(metrics)
+    out.setdefault("_manufacturer", "Apple")
+    if "_device_type" not in out and isinstance(device, str):
+        for name, prefixes, kind in APPLE_DEVICE_TYPES:
+            if os_name == name and device.startswith(prefixes):
+                out["_device_type"] = kind
+                break
+    return out
+
+
 def normalise(metrics: dict[str, Any]) -> dict[str, str]:
     """param → escaped value for every recognised metric with a usable scalar value."""
+    metrics = derive_apple(metrics)
     out: dict[str, str] = {}
     for m in METRICS:
         raw = metrics.get(m.param)
