@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -20,6 +21,7 @@ from server.timebuckets import parse_timestamp
 # Parameters that change between retries of the same request (web SDK's `rr`) or that carry a
 # hash of the rest: left out of the duplicate-detection fingerprint.
 FINGERPRINT_SKIP = frozenset({"rr", "checksum", "checksum256", "callback"})
+LEADING_INT = re.compile(r"^\s*[+-]?\d+")
 FALSY = frozenset({"", "0", "false", "null", "undefined"})
 
 
@@ -92,10 +94,13 @@ def parse_duration(raw: Any, limit: int) -> int | None:
     """`session_duration`: parseInt; NaN/0 ignored, above the limit → limit, negative → 30."""
     if raw is None or isinstance(raw, bool):
         return None
-    try:
-        value = int(float(str(raw).strip()))
-    except (ValueError, OverflowError):
-        return None
+    if isinstance(raw, (int, float)):
+        value = int(raw) if math.isfinite(raw) else 0
+    else:
+        match = LEADING_INT.match(str(raw))  # JavaScript's parseInt: "12abc" → 12
+        if match is None:
+            return None
+        value = int(match.group(0))
     if value == 0:
         return None
     if value < 0:
