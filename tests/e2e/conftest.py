@@ -13,6 +13,7 @@ node_modules every test here FAILS (it is not skipped) with a message saying to 
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -29,20 +30,21 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "sdk_scenario(*names): SDK runs (tests/e2e/scenarios.py) the test reads")
 
 
+@functools.cache
+def prerequisites_problem() -> str | None:
+    return node_problem() or node_modules_problem()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> None:
+    """Every e2e test FAILS (it is not skipped) when Node or node_modules is missing."""
+    problem = prerequisites_problem()
+    if problem:
+        pytest.fail(problem, pytrace=False)
+
+
 @pytest.fixture(scope="session")
-def e2e_prerequisites() -> None:
-    for problem in (node_problem(), node_modules_problem()):
-        if problem:
-            pytest.fail(problem, pytrace=False)
-
-
-@pytest.fixture(autouse=True)
-def _require_prerequisites(e2e_prerequisites: None) -> None:
-    """Every e2e test fails (not skips) when Node or node_modules is missing."""
-
-
-@pytest.fixture(scope="session")
-def tally_server(e2e_prerequisites: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TallyServer]:
+def tally_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TallyServer]:
     server = TallyServer(tmp_path_factory.mktemp("tally-e2e-server"))
     server.start()
     try:
@@ -90,7 +92,8 @@ def sdk_runs(request: pytest.FixtureRequest, tally_server: TallyServer, tally: T
     for item in request.session.items:
         for marker in item.iter_markers("sdk_scenario"):
             wanted.extend(n for n in marker.args if n not in wanted)
-    runner.start(wanted)
+    if not prerequisites_problem():
+        runner.start(wanted)
     try:
         yield runner
     finally:
@@ -102,6 +105,8 @@ def outcome(request: pytest.FixtureRequest, sdk_runs: ScenarioRunner) -> Any:
     """The outcome of the test's first `sdk_scenario`, or a dict of all when it names several."""
     marker = request.node.get_closest_marker("sdk_scenario")
     assert marker is not None and marker.args, "use @pytest.mark.sdk_scenario(name) with the outcome fixture"
+    if prerequisites_problem():
+        return None  # the test fails in pytest_runtest_call before it runs
     if len(marker.args) == 1:
         return sdk_runs.get(marker.args[0])
     return {name: sdk_runs.get(name) for name in marker.args}

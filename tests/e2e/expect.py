@@ -22,9 +22,10 @@ from __future__ import annotations
 import json
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 DURATION_LIMIT = 86400
 DURATION_BUCKETS = ((10, "0"), (30, "1"), (60, "2"), (180, "3"), (600, "4"), (1800, "5"), (3600, "6"))
@@ -95,7 +96,7 @@ def _seconds(ts: Any, fallback: float) -> float:
 
 
 def bucket_of(ts: float) -> Bucket:
-    d = datetime.fromtimestamp(ts, tz=timezone.utc)
+    d = datetime.fromtimestamp(ts, tz=UTC)
     return d.year, d.month, d.day, d.hour
 
 
@@ -124,8 +125,7 @@ def metric_value(name: str, value: Any, os_name: Any) -> str | None:
         prefix = OS_PREFIX.get(str(os_name).lower(), str(os_name)[:1].lower())
         if not v.startswith(prefix):
             v = prefix + v
-    if v.startswith("$"):
-        v = v[1:]
+    v = v.removeprefix("$")
     return v.replace(".", ":")
 
 
@@ -201,7 +201,7 @@ class Expected:
 
     # ---------------------------------------------------------------- building
     @classmethod
-    def from_ledgers(cls, *ledgers: Iterable[dict[str, Any]]) -> "Expected":
+    def from_ledgers(cls, *ledgers: Iterable[dict[str, Any]]) -> Expected:
         reqs = [r for ledger in ledgers for r in applied_requests(ledger)]
         exp = cls(reqs)
         for r in reqs:

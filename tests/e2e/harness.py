@@ -17,9 +17,10 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 DRIVERS = Path(__file__).resolve().parent / "drivers"
@@ -80,13 +81,14 @@ class TallyServer:
         self.admin_key = secrets.token_hex(16)
         self.log_path = workdir / "tally-server.log"
         self.proc: subprocess.Popen[bytes] | None = None
+        self._log: Any = None
 
     def start(self, timeout: float = 30.0) -> None:
         env = {**os.environ, "TALLY_MONGO_URL": "memory://", "TALLY_ADMIN_API_KEY": self.admin_key,
                "TALLY_SESSION_COOLDOWN": "0"}
-        log = open(self.log_path, "wb")
+        self._log = self.log_path.open("wb")
         self.proc = subprocess.Popen([sys.executable, "-m", "server", "--host", "127.0.0.1", "--port", str(self.port)],
-                                     cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+                                     cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             if self.proc.poll() is not None:
@@ -102,15 +104,20 @@ class TallyServer:
 
     def stop(self, timeout: float = 15.0) -> int | None:
         """SIGTERM, then SIGKILL if it does not exit in time. Returns the exit code."""
-        if self.proc is None or self.proc.poll() is not None:
-            return None if self.proc is None else self.proc.returncode
-        self.proc.send_signal(signal.SIGTERM)
         try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
-            return None
+            if self.proc is None or self.proc.poll() is not None:
+                return None if self.proc is None else self.proc.returncode
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                return self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+                return None
+        finally:
+            if self._log is not None:
+                self._log.close()
+                self._log = None
 
     def log_tail(self, chars: int = 3000) -> str:
         try:
@@ -205,7 +212,7 @@ def run_driver(mode: str, scenario: dict[str, Any], timeout: float = 60.0) -> Dr
     start = time.monotonic()
     try:
         proc = subprocess.run(["node", str(script)], input=json.dumps(scenario), capture_output=True, text=True,
-                              cwd=ROOT, timeout=timeout)
+                              cwd=ROOT, timeout=timeout, check=False)
         rc: int | None = proc.returncode
         out, err = proc.stdout, proc.stderr
     except subprocess.TimeoutExpired as e:

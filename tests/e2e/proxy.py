@@ -77,7 +77,7 @@ class DroppingProxy:
         return [r for r in self.records if r["dropped"]]
 
     # -------------------------------------------------------------- lifecycle
-    def start(self, timeout: float = 10.0) -> "DroppingProxy":
+    def start(self, timeout: float = 10.0) -> DroppingProxy:
         ready = threading.Event()
         errors: list[BaseException] = []
 
@@ -117,9 +117,7 @@ class DroppingProxy:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
-        server = site._server  # noqa: SLF001 - the bound port of an ephemeral listen
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]
+        self.port = int(self._runner.addresses[0][1])
 
     async def _stop(self) -> None:
         if self._runner is not None:

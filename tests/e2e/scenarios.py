@@ -6,12 +6,13 @@ parallel and each test waits for its own; the suite then takes about as long as 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .expect import Expected, first_attempts
-from .harness import DriverRun, TallyClient, TallyServer, fresh_dir, free_port, run_driver
+from .harness import DriverRun, TallyClient, TallyServer, free_port, fresh_dir, run_driver
 from .proxy import DroppingProxy
 
 OFFLINE_SHIFT_S = -3 * 3600  # the offline Node run happens "three hours ago"

@@ -171,7 +171,7 @@ def test_node_sdk_offline_queue_flushed_later_with_old_timestamps(outcome: Outco
     assert num(data, old.tm_year, old.tm_mon, old.tm_mday, old.tm_hour, "t") == 1
     assert num(data, old.tm_year, old.tm_mon, old.tm_mday, old.tm_hour, "d") == 16
     years = [y for y in data if y.isdigit()]
-    ds = {}
+    ds: dict[str, int] = {}
     for y in years:
         for k, v in (data[y].get("ds") or {}).items():
             ds[k] = ds.get(k, 0) + v
