@@ -6,7 +6,7 @@ the helpers below only assemble the literal values into Countly's shapes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from tests.conftest import Tally
@@ -17,7 +17,7 @@ DAY = 86400
 
 def utc(text: str) -> int:
     """Epoch seconds of an ISO date-time in UTC ("2025-01-03T12:00")."""
-    return int(datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp())
+    return int(datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp())
 
 
 @dataclass

@@ -70,6 +70,15 @@ async def test_a_device_that_moved(app: App) -> None:
                                          "today": [row("United States", "us", 1, 1, 0)]}
 
 
+async def test_users_never_exceed_sessions(app: App) -> None:
+    await app.hit("us", begin_session=1, country_code="US")
+    await app.hit("tr", begin_session=1, country_code="TR")
+    await app.hit("tr", country_code="US")  # no new session: the device now says US
+    # two devices say US and were active today, but the US had one session: u is kept at t
+    both = [row("Türkiye", "tr", 1, 1, 1), row("United States", "us", 1, 1, 1)]
+    assert await app.ok("countries") == {"30days": both, "7days": both, "today": both}
+
+
 async def test_names_are_html_escaped_like_all_output(app: App) -> None:
     await app.hit("ci", begin_session=1, country_code="CI")
     reply = await app.ok("countries")

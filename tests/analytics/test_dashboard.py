@@ -147,6 +147,15 @@ async def test_exact_users_replace_the_estimate_when_the_window_has_today(app: A
         2, 2, 1, "0.0 min", "0.0 min", "1.0", estimate=True)
 
 
+async def test_estimate_takes_the_smaller_of_days_and_covering_buckets(app: App) -> None:
+    for day in ("2024-10-10", "2024-10-11", "2024-10-12"):  # the same device three days running
+        await app.hit("S", utc(f"{day}T09:00"), begin_session=1)
+    period = "[1728518400000, 1728691200000]"  # [10 Oct, 12 Oct]
+    # days: 1 + 1 + 1 = 3; the covering week 41 (7 - 13 Oct): 1
+    assert (await app.ok("dashboard", period=period))[period]["dashboard"] == numbers(
+        3, 1, 1, "0.0 min", "0.0 min", "3.0", estimate=True)
+
+
 async def test_month_and_year_end(tally: Tally) -> None:
     tally.clock.now = utc("2025-01-03T12:00")
     app = await make_app(tally)
