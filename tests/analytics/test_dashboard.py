@@ -8,6 +8,7 @@ is 1 Nov - 7 Nov (previous: 25 - 31 Oct) and `today` is 7 Nov (previous: 6 Nov).
 """
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -54,6 +55,54 @@ async def test_countly_sessions_sequence(app: App) -> None:
     for device, request, expected in SESSIONS_TEST:
         await app.hit(device, **request)
         assert await app.ok("dashboard") == three(*expected), (device, request)
+
+
+async def bulk(app: App, requests: list[dict[str, Any]]) -> None:
+    items = [{"app_key": app.key, **r} for r in requests]
+    r = await app.tally.client.get("/i/bulk", params={"requests": json.dumps(items)})
+    assert (r.status, await r.json()) == (200, {"result": "Success"})
+
+
+async def test_countly_bulk_sessions(app: App) -> None:
+    # Countly's test/3.api.write/6.bulk.write.js: the sessions sequence, back-dated in one bulk
+    minute = 60
+    await bulk(app, [
+        {"device_id": D, "timestamp": NOW - 6 * minute},  # 17:14
+        {"device_id": D, "begin_session": 1, "timestamp": NOW - 5 * minute},  # 17:15
+        {"device_id": D, "begin_session": 1, "timestamp": NOW - 4 * minute},  # 17:16
+        {"device_id": D, "session_duration": 60, "timestamp": NOW - 3 * 3600},  # 14:20
+        {"device_id": D, "end_session": 1, "timestamp": NOW - 2 * 3600},  # 15:20
+        {"device_id": D + "new", "begin_session": 1, "timestamp": NOW - 3600},  # 16:20
+    ])
+    # 3 sessions, 2 new users, 60 s: "1.0 min", 1 / 3 min per session; 6 requests / 2 users
+    # (Countly's sharded store shows 5 / 2 = "2.5")
+    dashboard = numbers(3, 2, 2, "1.0 min", "0.3 min", "3.0")
+    assert await app.ok("dashboard") == {
+        "30days": block(dashboard, top(users=[bar("7 Nov", 3, 100)]), P30),
+        "7days": block(dashboard, top(users=[bar("7 Nov", 3, 100)]), P7),
+        "today": block(dashboard, top(users=[bar("17:00", 2, 66), bar("16:00", 1, 34)]), PTODAY),
+    }
+
+
+async def test_countly_bulk_metrics(app: App) -> None:
+    await bulk(app, [{"device_id": D + str(i), "begin_session": 1, "metrics": m} for i, m in [
+        (1, {"_os": "Android"}), (2, {"_os_version": "4.4"}), (4, {"_resolution": "1200x800"}),
+        (5, {"_os": "Android", "_os_version": "4.4"}), (6, {"_device": "Nexus 5"}), (7, {"_carrier": "Vodafone"}),
+        (8, {"_app_version": "1.0"}),
+        (9, {"_os": "IOS", "_os_version": "7.1", "_resolution": "2048x1536", "_device": "iPod",
+             "_carrier": "Telecom", "_app_version": "1.2"}),
+        (10, {"_os": "IOS", "_os_version": "7.1", "_resolution": "2048x1536", "_device": "iPod",
+              "_carrier": "Telecom", "_app_version": "1.2"}),
+    ]])
+    dashboard = numbers(9, 9, 9, "0.0 min", "0.0 min", "1.0")
+    bars = {"platforms": [bar("Android", 2, 50), bar("IOS", 2, 50)],
+            "resolutions": [bar("2048x1536", 2, 66.7), bar("1200x800", 1, 33.3)],
+            "carriers": [bar("Telecom", 2, 66.7), bar("Vodafone", 1, 33.3)]}
+    assert await app.ok("dashboard") == {
+        "30days": block(dashboard, {**bars, "users": [bar("7 Nov", 9, 100)]}, P30),
+        "7days": block(dashboard, {**bars, "users": [bar("7 Nov", 9, 100)]}, P7),
+        "today": block(dashboard, {**bars, "users": [bar("17:00", 9, 100)]}, PTODAY),
+    }
 
 
 async def test_empty_app(app: App) -> None:
