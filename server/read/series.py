@@ -20,6 +20,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any
 
 from server.read.timeobj import merge_meta, sort_meta
@@ -133,7 +134,8 @@ def month_end(d: date) -> date:
     return d.replace(day=calendar.monthrange(d.year, d.month)[1])
 
 
-def unique_tiles(start: date, end: date, open_end: bool = False) -> list[Tile]:
+@lru_cache(maxsize=1024)
+def unique_tiles(start: date, end: date, open_end: bool = False) -> tuple[Tile, ...]:
     """The window as whole years, months, weeks and single days, largest first.
 
     With `open_end` a bucket may reach past `end` (the window ends today: nothing is later).
@@ -158,10 +160,11 @@ def unique_tiles(start: date, end: date, open_end: bool = False) -> list[Tile]:
             continue
         tiles.append(("d", d))
         d += timedelta(days=1)
-    return tiles
+    return tuple(tiles)
 
 
-def cover_tiles(start: date, end: date) -> list[Tile]:
+@lru_cache(maxsize=1024)
+def cover_tiles(start: date, end: date) -> tuple[Tile, ...]:
     """A coarser cover of the window (Countly's check ticks): the month of a day when at least
     about half of that month's remainder lies in the window, else its week."""
     tiles: list[Tile] = []
@@ -175,7 +178,7 @@ def cover_tiles(start: date, end: date) -> list[Tile]:
         else:
             tiles.append(("w", d.year, week_of(d)))
             d = week_bounds(d)[1] + timedelta(days=1)
-    return tiles
+    return tuple(tiles)
 
 
 def doc_ids(prefix: str, start: date, end: date) -> list[str]:

@@ -91,26 +91,26 @@ def test_unique_tiles() -> None:
     # 30 days ending 7 Nov 2024, closed: days to the first week start (14 Oct), whole weeks,
     # then the days after the last whole week
     d = date
-    assert unique_tiles(d(2024, 10, 9), d(2024, 11, 7)) == [
+    assert list(unique_tiles(d(2024, 10, 9), d(2024, 11, 7))) == [
         ("d", d(2024, 10, 9)), ("d", d(2024, 10, 10)), ("d", d(2024, 10, 11)), ("d", d(2024, 10, 12)),
         ("d", d(2024, 10, 13)), ("w", 2024, 42), ("w", 2024, 43), ("w", 2024, 44),
         ("d", d(2024, 11, 4)), ("d", d(2024, 11, 5)), ("d", d(2024, 11, 6)), ("d", d(2024, 11, 7))]
     # ending today: the last week may reach past today
-    assert unique_tiles(d(2024, 10, 28), d(2024, 11, 7), open_end=True) == [("w", 2024, 44), ("w", 2024, 45)]
+    assert list(unique_tiles(d(2024, 10, 28), d(2024, 11, 7), open_end=True)) == [("w", 2024, 44), ("w", 2024, 45)]
     # whole months and years, closed or open
-    assert unique_tiles(d(2024, 9, 1), d(2024, 10, 31)) == [("m", 2024, 9), ("m", 2024, 10)]
-    assert unique_tiles(d(2024, 11, 1), d(2024, 11, 7), open_end=True) == [("m", 2024, 11)]
-    assert unique_tiles(d(2024, 1, 1), d(2024, 11, 7), open_end=True) == [("y", 2024)]
-    assert unique_tiles(d(2023, 1, 1), d(2024, 1, 2)) == [("y", 2023), ("d", d(2024, 1, 1)), ("d", d(2024, 1, 2))]
+    assert list(unique_tiles(d(2024, 9, 1), d(2024, 10, 31))) == [("m", 2024, 9), ("m", 2024, 10)]
+    assert list(unique_tiles(d(2024, 11, 1), d(2024, 11, 7), open_end=True)) == [("m", 2024, 11)]
+    assert list(unique_tiles(d(2024, 1, 1), d(2024, 11, 7), open_end=True)) == [("y", 2024)]
+    assert list(unique_tiles(d(2023, 1, 1), d(2024, 1, 2))) == [("y", 2023), ("d", d(2024, 1, 1)), ("d", d(2024, 1, 2))]
     # the short week 53 closes the year
-    assert unique_tiles(d(2024, 12, 23), d(2024, 12, 31)) == [("w", 2024, 52), ("w", 2024, 53)]
+    assert list(unique_tiles(d(2024, 12, 23), d(2024, 12, 31))) == [("w", 2024, 52), ("w", 2024, 53)]
 
 
 def test_cover_tiles() -> None:
     d = date
-    assert cover_tiles(d(2024, 10, 9), d(2024, 11, 7)) == [("m", 2024, 10), ("w", 2024, 44), ("w", 2024, 45)]
-    assert cover_tiles(d(2024, 11, 1), d(2024, 11, 30)) == [("m", 2024, 11)]
-    assert cover_tiles(d(2024, 12, 20), d(2025, 1, 2)) == [("m", 2024, 12), ("w", 2025, 1)]
+    assert list(cover_tiles(d(2024, 10, 9), d(2024, 11, 7))) == [("m", 2024, 10), ("w", 2024, 44), ("w", 2024, 45)]
+    assert list(cover_tiles(d(2024, 11, 1), d(2024, 11, 30))) == [("m", 2024, 11)]
+    assert list(cover_tiles(d(2024, 12, 20), d(2025, 1, 2))) == [("m", 2024, 12), ("w", 2025, 1)]
 
 
 def users_series(zero: dict[str, Any], month: dict[str, Any]) -> Series:
