@@ -233,3 +233,17 @@ async def test_jsonp_cors_and_post(tally: Tally, app: App) -> None:
     assert r.headers["Access-Control-Allow-Origin"] == "*"
     r = await tally.client.post("/o/analytics/countries", data={"api_key": ADMIN_KEY, "app_id": app.id})
     assert (r.status, await r.json()) == (200, {"30days": [], "7days": [], "today": []})
+
+
+async def test_auth_token_restricted_to_analytics(tally: Tally, app: App) -> None:
+    r = await tally.client.get("/i/token/create", params={
+        "api_key": ADMIN_KEY, "ttl": "0", "multi": "true", "apps": app.id, "endpoint": "^/o/analytics/"})
+    token = (await r.json())["result"]
+    empty = {"30days": [], "7days": [], "today": []}
+    assert await raw(tally, "/o/analytics/countries", app_id=app.id, auth_token=token) == (200, empty)
+    r = await tally.client.get("/o/analytics/countries", params={"app_id": app.id},
+                               headers={"countly-token": token})
+    assert (r.status, await r.json()) == (200, empty)
+    other = await tally.create_app("other")
+    assert await raw(tally, "/o/analytics/countries", app_id=other["_id"], auth_token=token) == (
+        400, {"result": "Token not valid"})
