@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from server.read.numbers import MONTH_NAMES
 from server.read.periods import NDAYS, Window
 from server.read.series import Series, number
+from server.timebuckets import zone
 
 UNIQUE_KEYS = frozenset({"u"})
 
@@ -94,15 +95,4 @@ def points(series: Series, w: Window, keys: Sequence[str]) -> list[Point]:
 
 
 def local_now(now: float, tz: str) -> datetime:
-    from server.timebuckets import zone
-
     return datetime.fromtimestamp(now, zone(tz))
-
-
-def span(w: Window) -> tuple[date, date]:
-    """First and last day of the window together with its previous window."""
-    return w.previous.start, w.end
-
-
-def days_of(start: date, end: date) -> list[date]:
-    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
