@@ -7,6 +7,7 @@ contain today, counts devices by their last session start for exact unique users
 """
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -96,22 +97,21 @@ async def read_dashboard(r: Read) -> dict[str, Any]:
     else:
         windows = [(_period_key(raw), r.window(raw))]
     first = min(w.previous.start for _, w in windows)
-    last = max(w.end for _, w in windows)
-    users = await r.series("users", first, last)
     bars_from = min(w.start for _, w in windows)
-    details = await r.series("device_details", bars_from, last)
-    carriers = await r.series("carriers", bars_from, last)
+    last = max(w.end for _, w in windows)
+    users, details, carriers = await asyncio.gather(
+        r.series("users", first, last), r.series("device_details", bars_from, last),
+        r.series("carriers", bars_from, last))
+    exact = await asyncio.gather(*(r.exact_users(w) for _, w in windows))
     now_local = local_now(r.now, r.tz)
-    out: dict[str, Any] = {}
-    for key, w in windows:
-        out[key] = dashboard(users, details, carriers, w, await r.exact_users(w), now_local)
-    return out
+    return {key: dashboard(users, details, carriers, w, n, now_local) for (key, w), n in zip(windows, exact)}
 
 
 async def read_countries(r: Read) -> dict[str, Any]:
     windows = [(key, r.window(period)) for key, period in DEFAULT_WINDOWS]
     users = await r.series("users", min(w.start for _, w in windows), max(w.end for _, w in windows))
-    return {key: countries(users, w, await r.exact_groups(w, "cc")) for key, w in windows}
+    exact = await asyncio.gather(*(r.exact_groups(w, "cc") for _, w in windows))
+    return {key: countries(users, w, groups) for (key, w), groups in zip(windows, exact)}
 
 
 async def read_sessions(r: Read) -> list[dict[str, Any]]:
