@@ -81,11 +81,12 @@ def tally_device_fields(applied: Applied) -> Mapping[str, Any] | None:
 
 
 @hookspec
-def tally_routes() -> web.RouteTableDef | None:
+def tally_routes() -> web.RouteTableDef | list[web.AbstractRouteDef] | None:
     """HTTP routes this plugin serves (e.g. `/o/stats/chart`).
 
     When: once, while `create_app` builds the application (synchronously).
-    Returns: an `aiohttp.web.RouteTableDef` (added to the app's router) or None. Handlers use
+    Returns: an `aiohttp.web.RouteTableDef` or a list of route definitions (added to the app's
+    router), or None. Handlers use
     `request.app[keys.…]` for resources, raise `server.errors.ApiError`s for `{"result": …}`
     replies, authenticate with `server.auth`, and keep driver calls in the plugin's `storage.py`.
     I/O: none at set-up; handlers are ordinary async aiohttp handlers.

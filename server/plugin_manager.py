@@ -108,6 +108,8 @@ class Plugins:
         self.strict = strict
         self.app = app
         self.failures: Counter[str] = Counter()  # plugin name → write-hook failures since start
+        # plugin name → that plugin's private state for this application (caches; never shared)
+        self.state: dict[str, Any] = {}
         self.readers: dict[str, Reader] = {}
         self.write_hook: Callable[[Applied], list[Update]] | None = None
         self._writers: list[_Writer] = []
@@ -293,8 +295,9 @@ def setup_plugins(app: web.Application, *, strict: bool | None = None) -> Plugin
     for name, table in plugins._each("tally_routes"):
         if table is None:
             continue
-        if not isinstance(table, web.RouteTableDef):
-            raise PluginError(f"plugin {name!r}: tally_routes must return an aiohttp RouteTableDef")
+        if not isinstance(table, (web.RouteTableDef, list, tuple)) or not all(
+                isinstance(r, web.AbstractRouteDef) for r in table):
+            raise PluginError(f"plugin {name!r}: tally_routes must return aiohttp route definitions")
         app.router.add_routes(table)
     app[keys.PLUGINS] = plugins
     if plugins.names:
