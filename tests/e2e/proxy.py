@@ -50,16 +50,18 @@ class DroppingProxy:
     The same request (same method, path and parameters apart from `rr`/`checksum256`, which the
     web SDK recomputes per attempt) is dropped at most `max_drops_per_request` times, so a run
     always finishes. Requests whose parameters contain a key from `never_drop` pass untouched
-    (e.g. `hc`, which the web SDK never retries).
+    (e.g. `hc`, which the web SDK never retries); the first attempt of a request with a key from
+    `drop_first` is always dropped (so begin_session, which decides t/n/u, is surely retried).
     """
 
     def __init__(self, upstream: str, *, seed: int, drop_rate: float = 0.5, max_drops_per_request: int = 1,
-                 never_drop: tuple[str, ...] = ()) -> None:
+                 never_drop: tuple[str, ...] = (), drop_first: tuple[str, ...] = ()) -> None:
         self.upstream = upstream.rstrip("/")
         self.rng = random.Random(seed)
         self.drop_rate = drop_rate
         self.max_drops = max_drops_per_request
         self.never_drop = never_drop
+        self.drop_first = drop_first
         self.records: list[dict[str, Any]] = []
         self._drops: dict[tuple[str, ...], int] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -142,6 +144,8 @@ class DroppingProxy:
         drop = False
         if not any(k in params for k in self.never_drop) and self._drops.get(ident, 0) < self.max_drops:
             drop = self.rng.random() < self.drop_rate
+            if any(k in params for k in self.drop_first) and ident not in self._drops:
+                drop = True
         if drop:
             self._drops[ident] = self._drops.get(ident, 0) + 1
         self.records.append({"via": "proxy", "method": request.method, "path": request.path,

@@ -171,7 +171,8 @@ def node_retry(drops: bool) -> Callable[[Env], Outcome]:
         if not drops:
             r = _drive(env, "node_sdk", app, "quick", device_id="retry-device")
             return Outcome(name, app, [r])
-        proxy = DroppingProxy(env.server.url, seed=RETRY_SEED, drop_rate=0.5).start()
+        proxy = DroppingProxy(env.server.url, seed=RETRY_SEED, drop_rate=0.5,
+                              drop_first=("begin_session", "end_session")).start()
         try:
             r = _drive(env, "node_sdk", app, "quick", device_id="retry-device", url=proxy.url, timeout=90)
         finally:
@@ -180,18 +181,24 @@ def node_retry(drops: bool) -> Callable[[Env], Outcome]:
     return run
 
 
-@_timed
-def web_node_retry_drops(env: Env) -> Outcome:
-    """The web_node "offline" scenario through the dropping proxy (compare with web_node_offline)."""
-    app = env.client.create_app("web-node-retry-drops", country="DE")
-    # hc is sent once, outside the queue, and never retried: dropping it proves nothing
-    proxy = DroppingProxy(env.server.url, seed=RETRY_SEED + 1, drop_rate=0.5, never_drop=("hc", "method")).start()
-    try:
-        r = _drive(env, "web_node", app, "offline", device_id="web-retry-device", country_code="DE",
-                   url=proxy.url, timeout=90)
-    finally:
-        proxy.stop()
-    return Outcome("web-node-retry-drops", app, [r], proxy_records=proxy.records)
+def web_node_retry(drops: bool) -> Callable[[Env], Outcome]:
+    @_timed
+    def run(env: Env) -> Outcome:
+        name = f"web-node-retry-{'drops' if drops else 'clean'}"
+        app = env.client.create_app(name, country="DE")
+        if not drops:
+            r = _drive(env, "web_node", app, "retry", device_id="web-retry-device", country_code="DE")
+            return Outcome(name, app, [r])
+        # hc is sent once, outside the queue, and never retried: dropping it proves nothing
+        proxy = DroppingProxy(env.server.url, seed=RETRY_SEED + 1, drop_rate=0.5, never_drop=("hc", "method"),
+                              drop_first=("begin_session",)).start()
+        try:
+            r = _drive(env, "web_node", app, "retry", device_id="web-retry-device", country_code="DE",
+                       url=proxy.url, timeout=90)
+        finally:
+            proxy.stop()
+        return Outcome(name, app, [r], proxy_records=proxy.records)
+    return run
 
 
 SCENARIOS: dict[str, Callable[[Env], Outcome]] = {
@@ -209,5 +216,6 @@ SCENARIOS: dict[str, Callable[[Env], Outcome]] = {
     "bulk_import": bulk_import,
     "node_retry_clean": node_retry(False),
     "node_retry_drops": node_retry(True),
-    "web_node_retry_drops": web_node_retry_drops,
+    "web_node_retry_clean": web_node_retry(False),
+    "web_node_retry_drops": web_node_retry(True),
 }

@@ -34,6 +34,8 @@ def assert_retried(drops: Outcome) -> None:
 def test_node_sdk_retries_after_dropped_replies_count_once(outcome: dict[str, Outcome], tally) -> None:
     drops, clean = outcome["node_retry_drops"], outcome["node_retry_clean"]
     assert_retried(drops)
+    dropped_kinds = {k for r in drops.proxy_records or [] if r["dropped"] for k in r["params"]}
+    assert {"begin_session", "end_session"} <= dropped_kinds
     # against what the SDK delivered, each distinct request once
     exp = drops.expected()
     data = check_sessions(tally, drops.app_id, exp)
@@ -44,11 +46,16 @@ def test_node_sdk_retries_after_dropped_replies_count_once(outcome: dict[str, Ou
     assert year_view(tally, drops.app_id) == year_view(tally, clean.app_id)
 
 
-@pytest.mark.sdk_scenario("web_node_retry_drops", "web_node_offline")
+@pytest.mark.sdk_scenario("web_node_retry_drops", "web_node_retry_clean")
 def test_web_sdk_retries_after_dropped_replies_count_once(outcome: dict[str, Outcome], tally) -> None:
-    """The web SDK recomputes `rr` on every attempt, so a retry is not byte-identical."""
-    drops, clean = outcome["web_node_retry_drops"], outcome["web_node_offline"]
+    """The web SDK recomputes `rr` (remaining requests) on every attempt, so its retry of
+    begin_session is not byte-identical to the first attempt; it must still count once."""
+    drops, clean = outcome["web_node_retry_drops"], outcome["web_node_retry_clean"]
     assert_retried(drops)
+    begins = [r for r in drops.proxy_records or [] if "begin_session" in r["params"]]
+    assert len(begins) == 2 and begins[0]["dropped"], [(r["dropped"], r["params"].get("rr")) for r in begins]
+    assert begins[0]["params"].get("rr") != begins[1]["params"].get("rr"), \
+        f"the scenario should make the retry differ in rr: {[r['params'].get('rr') for r in begins]}"
     exp = drops.expected()
     data = check_sessions(tally, drops.app_id, exp)
     assert (data[YEAR]["t"], data[YEAR]["n"], data[YEAR]["d"]) == (1, 1, 9)

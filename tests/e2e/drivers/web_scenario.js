@@ -16,6 +16,10 @@
  *            session_duration requests were accepted, end_session(null, true) so that
  *            end_session=1 is really sent (the default session cookie would only send
  *            session_duration), then wait until both queues are empty.
+ *   retry    begin_session(true); as soon as the SDK made its first attempt, queue events,
+ *            user_details and session_duration(6) (so a retried begin_session carries a
+ *            different `rr` than its first attempt); end_session(3, true). No heartbeats:
+ *            every run sends the same requests.
  *   offline  init in offline_mode (no device id: the SDK queues under "[CLY]_temp_id"),
  *            begin_session/events/user_details/explicit durations, wait, then
  *            disable_offline_mode(device_id): the queue is rewritten to the real id and sent.
@@ -118,6 +122,18 @@
             await waitFor(beats + " heartbeats accepted", function () { return acceptedWith("session_duration") >= beats; }, 8000 + beats * 4000, 100, 1);
             inst.end_session(null, true);
             await drained("queues drained", 20000);
+            return { device_id: inst.device_id };
+        }
+        if (sc.scenario === "retry") {
+            var attempts = function () { return env.rows().filter(function (r) { return r.path === "/i" && r.params.begin_session; }).length; };
+            inst.begin_session(true);
+            await waitFor("first begin_session attempt", function () { return attempts() >= 1; }, 10000, 20, 1);
+            inst.add_event({ key: "purchase", count: 4, sum: 8, segmentation: { item: "stamp", tier: "bronze" } });
+            inst.user_details({ name: "Retry User", custom: { plan: "free" } });
+            inst.session_duration(6);
+            await drained("queue drained", 30000);
+            inst.end_session(3, true);
+            await drained("queues drained", 30000);
             return { device_id: inst.device_id };
         }
         if (sc.scenario === "offline") {
