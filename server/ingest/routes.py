@@ -12,7 +12,8 @@ from server.ingest.pipeline import Ingestor, client_ip, reply
 from server.output import message, render, callback_of
 import orjson
 
-from server.params import read_params
+from server.auth import check_id_params
+from server.params import Params, read_params
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -20,7 +21,7 @@ routes = web.RouteTableDef()
 
 @routes.route("*", "/i")
 async def write(request: web.Request) -> web.Response:
-    params = await read_params(request)
+    params = await _checked_params(request)
     ingest = Ingestor(request.app)
     ingest.check_room()
     req = ingest.parse(params.values, client_ip(request))
@@ -37,7 +38,7 @@ async def write(request: web.Request) -> web.Response:
 @routes.route("*", "/i/bulk")
 async def bulk(request: web.Request) -> web.Response:
     """Items strictly in order, each device's state carried along; reply once all are written."""
-    params = await read_params(request)
+    params = await _checked_params(request)
     items = _bulk_items(params.get("requests"))
     ingest = Ingestor(request.app)
     ingest.check_room()
@@ -74,7 +75,7 @@ async def bulk(request: web.Request) -> web.Response:
 @routes.route("*", "/o/sdk")
 async def sdk(request: web.Request) -> web.Response:
     """SDK configuration reads: remote config and web SDK settings are empty (client defaults)."""
-    params = await read_params(request)
+    params = await _checked_params(request)
     ingest = Ingestor(request.app)
     req = ingest.parse(params.values, client_ip(request))
     app = await ingest.app_for(req.app_key)
@@ -86,6 +87,14 @@ async def sdk(request: web.Request) -> web.Response:
         raise BadRequest("Invalid method")
     result: Any = [] if method == "feedback" else {}
     return render(request, result, callback=callback_of(request))
+
+
+async def _checked_params(request: web.Request) -> Params:
+    """Parameters, after the checks that must fail before anything is stored."""
+    params = await read_params(request)
+    check_id_params(params)
+    callback_of(request)  # a bad JSONP callback is a 400 before the data is touched
+    return params
 
 
 def _payloads(raw_query: str, raw_body: str) -> list[str]:

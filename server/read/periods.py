@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import orjson
 
@@ -60,6 +60,18 @@ class Window:
         return local_midnight(self.start, z), local_midnight(self.end + timedelta(days=1), z)
 
 
+def _range_day(value: object, tz: str) -> date:
+    """A `[start, end]` item: ms or s timestamps (10 digits are seconds), or "DD-MM-YYYY"."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return today(tz, value if value < 1e11 else value / 1000.0)
+    if isinstance(value, str):
+        try:
+            return datetime.strptime(value, "%d-%m-%Y").date()
+        except ValueError:
+            pass
+    raise BadRequest('Invalid parameter "period"')
+
+
 def parse_period(raw: object, tz: str, now: float) -> Window:
     t = today(tz, now)
     if raw is None or raw == "":
@@ -85,8 +97,8 @@ def parse_period(raw: object, tz: str, now: float) -> Window:
                 raw = orjson.loads(raw)
             except orjson.JSONDecodeError:
                 raise BadRequest('Invalid parameter "period"') from None
-    if isinstance(raw, list) and len(raw) == 2 and all(isinstance(x, (int, float)) for x in raw):
-        start, end = (today(tz, x / 1000.0) for x in raw)
+    if isinstance(raw, list) and len(raw) == 2:
+        start, end = (_range_day(x, tz) for x in raw)
         if end < start or (end - start).days >= MAX_DAYS:
             raise BadRequest('Invalid parameter "period"')
         return Window("range", start, end, t)
