@@ -129,6 +129,15 @@ def metric_value(name: str, value: Any, os_name: Any) -> str | None:
     return v.replace(".", ":")
 
 
+def segment_value(value: Any) -> str:
+    """Countly's stored form of a segment value (contract §3.7): leading "$" removed, "." → ":",
+    and "1".."31" become "[CLY]1".."[CLY]31" so they never collide with day/hour keys."""
+    v = (json.dumps(value) if isinstance(value, bool) else str(value)).lstrip("$").replace(".", ":")
+    if v.isdigit() and 1 <= int(v) <= 31 and str(int(v)) == v:
+        v = f"[CLY]{v}"
+    return v
+
+
 @dataclass
 class Request:
     """One applied SDK request (an /i request or one /i/bulk item)."""
@@ -268,7 +277,7 @@ class Expected:
             for sk, sv in seg.items():
                 if sv is None or isinstance(sv, (list, dict)) or str(sv) == "":
                     continue
-                self.segments[key][str(sk)][str(sv).replace(".", ":")].add(count, s, dur)
+                self.segments[key][str(sk)][segment_value(sv)].add(count, s, dur)
 
     # ---------------------------------------------------------------- views
     def total(self, key: str, year: int | None = None, month: int | None = None, day: int | None = None,

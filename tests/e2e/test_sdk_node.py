@@ -82,6 +82,9 @@ def test_node_sdk_session(outcome: Outcome, tally, scenario: str, method: str) -
     assert year_of(tally, outcome.app_id, "events", event="level_play")["c"] == 1
     checkout = year_of(tally, outcome.app_id, "events", event="checkout")
     assert checkout["c"] == 1 and checkout["dur"] >= 2, f"timed event over ~2.2 s: {checkout}"
+    search = tally.read(outcome.app_id, "events", event="search").get("meta", {})
+    assert search.get("url") == ["/search?q=red%20shoes"], f"segment value must arrive unchanged: {search}"
+    assert search.get("results") == ["[CLY]12"], "segment values 1..31 are stored as [CLY]<n>"
     items = year_of(tally, outcome.app_id, "events", event="purchase", segmentation="item")
     assert items["sword"]["c"] == 3 and items["shield"]["c"] == 2
     assert items["sword"]["s"] == pytest.approx(29.97) and items["sword"]["dur"] == 12

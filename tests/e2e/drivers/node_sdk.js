@@ -6,8 +6,8 @@
  * storage_dir, timeout_s, clock_offset_s (offline_record only), heartbeats (session).
  *
  * Scenarios:
- *   session        begin_session with metrics/location, events with count/sum/dur/segmentation,
- *                  a timed event, user_details, automatic heartbeats (session_update 2) until
+ *   session        begin_session with metrics/location, events with count/sum/dur/segmentation
+ *                  (one segment value is a URL with "%20" in it), a timed event, user_details, automatic heartbeats (session_update 2) until
  *                  `heartbeats` session_duration requests were accepted, end_session.
  *   quick          the same data without automatic heartbeats: explicit session_duration(5),
  *                  session_duration(7), end_session(4). Every request is deterministic, so two
@@ -97,6 +97,8 @@ runDriver(async (sc, setLedger) => {
             const beats = sc.heartbeats || 2;
             Countly.begin_session();
             addEvents();
+            // a segment value with a percent-escape in it (a URL), as apps often send
+            Countly.add_event({ key: "search", segmentation: { url: "/search?q=red%20shoes", results: "12" } });
             Countly.start_event("checkout");
             await sleep(1200);
             userDetails();
