@@ -89,7 +89,7 @@ class Connection(asyncio.Protocol):
         return status, body
 
     # ---- use
-    def send(self, raw: bytes) -> "asyncio.Future[tuple[int, bytes | None]]":
+    def send(self, raw: bytes) -> asyncio.Future[tuple[int, bytes | None]]:
         if self.closed or self.transport is None:
             raise HttpError("connection is closed")
         fut: asyncio.Future[tuple[int, bytes | None]] = asyncio.get_running_loop().create_future()

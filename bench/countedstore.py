@@ -28,8 +28,10 @@ empty path components (`a..b`) and `$`-prefixed components (`a.$b`).
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections import Counter
-from typing import Any, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 
 from bson import ObjectId
 from pymongo import ReturnDocument
@@ -137,7 +139,7 @@ def _check_paths(update: Mapping[str, Any]) -> None:
     if len(paths) < 2:
         return
     paths.sort()
-    for a, b in zip(paths, paths[1:]):
+    for a, b in itertools.pairwise(paths):
         if a == b or b.startswith(a + "."):
             raise WriteError(f"Updating the path '{b}' would create a conflict at '{a}'", 40)
 
@@ -229,9 +231,7 @@ def _equality_fields(filt: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
         if key == "$and":
             for sub in cond:
                 yield from _equality_fields(sub)
-        elif key.startswith("$"):
-            continue
-        elif isinstance(cond, dict) and cond and next(iter(cond)).startswith("$"):
+        elif key.startswith("$") or isinstance(cond, dict) and cond and next(iter(cond)).startswith("$"):
             continue
         else:
             yield key, cond
@@ -355,7 +355,7 @@ def _greater(a: Any, b: Any) -> bool:
 class Cursor:
     """`find(...)` and `aggregate(...)` results: `.sort`, `.limit`, `.skip`, `.to_list`, `async for`."""
 
-    def __init__(self, producer: Any, counted: "CountedDatabase", collection: str) -> None:
+    def __init__(self, producer: Any, counted: CountedDatabase, collection: str) -> None:
         self._producer = producer
         self._db = counted
         self._collection = collection
@@ -365,15 +365,15 @@ class Cursor:
         self._docs: list[Doc] | None = None
         self._pos = 0
 
-    def sort(self, key: str | list[tuple[str, int]], direction: int = 1) -> "Cursor":
+    def sort(self, key: str | list[tuple[str, int]], direction: int = 1) -> Cursor:
         self._sort = [(key, direction)] if isinstance(key, str) else list(key)
         return self
 
-    def limit(self, n: int) -> "Cursor":
+    def limit(self, n: int) -> Cursor:
         self._limit = n
         return self
 
-    def skip(self, n: int) -> "Cursor":
+    def skip(self, n: int) -> Cursor:
         self._skip = n
         return self
 
@@ -398,7 +398,7 @@ class Cursor:
         self._pos += len(docs)
         return docs
 
-    def __aiter__(self) -> "Cursor":
+    def __aiter__(self) -> Cursor:
         return self
 
     async def __anext__(self) -> Doc:
@@ -411,7 +411,7 @@ class Cursor:
 
 # ---- collections ---------------------------------------------------------------------------------
 class CountedCollection:
-    def __init__(self, db: "CountedDatabase", name: str) -> None:
+    def __init__(self, db: CountedDatabase, name: str) -> None:
         self.database = db
         self.name = name
         self.docs: dict[Any, Doc] = {}
@@ -529,8 +529,8 @@ class CountedCollection:
             modified = 0
             before = clone(found[0]) if want_before else None
             for doc in found:
-                unique_before = [get_path(doc, f) for f in self.unique]
                 if self.unique:
+                    unique_before = [get_path(doc, f) for f in self.unique]
                     work = clone(doc)
                     if apply_update(work, update, inserting=False, strict=self.database.strict):
                         if [get_path(work, f) for f in self.unique] != unique_before:
@@ -544,16 +544,16 @@ class CountedCollection:
             return len(found), modified, None, before, found[0]
         if not upsert:
             return 0, 0, None, None, None
-        doc: Doc = {}
+        new: Doc = {}
         for key, value in _equality_fields(filt):
-            set_path(doc, key, clone(value))
-        apply_update(doc, update, inserting=True, strict=self.database.strict)
-        if "_id" not in doc:
-            doc["_id"] = ObjectId()
-        self._check_unique(doc)
-        self.docs[doc["_id"]] = doc
+            set_path(new, key, clone(value))
+        apply_update(new, update, inserting=True, strict=self.database.strict)
+        if "_id" not in new:
+            new["_id"] = ObjectId()
+        self._check_unique(new)
+        self.docs[new["_id"]] = new
         self.database.docs_written += 1
-        return 0, 0, doc["_id"], None, doc
+        return 0, 0, new["_id"], None, new
 
     async def find_one_and_update(self, filter: Mapping[str, Any], update: Mapping[str, Any],
                                   projection: Any = None, sort: Any = None, upsert: bool = False,

@@ -79,6 +79,28 @@ def proc_cpu_s(pid: int) -> float:
         return 0.0
 
 
+def machine_busy_s() -> float:
+    """CPU seconds spent by everything on the machine (all CPUs, /proc/stat, not idle/iowait)."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return 0.0
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    busy = sum(fields[:8]) - idle  # user nice system idle iowait irq softirq steal
+    return busy / CLK_TCK
+
+
+def other_load(server_pid: int | None, seconds: float = 0.5) -> float:
+    """CPUs' worth of work by other processes over `seconds` (blocking; call outside a phase)."""
+    def own() -> float:
+        return client_cpu_s() + (sum(proc_cpu_s(p) for p in proc_tree(server_pid)) if server_pid else 0.0)
+    b0, o0, t0 = machine_busy_s(), own(), time.perf_counter()
+    time.sleep(seconds)
+    b1, o1, t1 = machine_busy_s(), own(), time.perf_counter()
+    return max(0.0, ((b1 - b0) - (o1 - o0)) / (t1 - t0))
+
+
 def client_cpu_s() -> float:
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
@@ -137,7 +159,7 @@ class Sampler:
 def percentile(sorted_values: Any, q: float) -> float:
     if not len(sorted_values):
         return float("nan")
-    k = min(len(sorted_values) - 1, max(0, int(round(q / 100.0 * (len(sorted_values) - 1)))))
+    k = min(len(sorted_values) - 1, max(0, round(q / 100.0 * (len(sorted_values) - 1))))
     return float(sorted_values[k])
 
 
@@ -158,6 +180,7 @@ class PhaseResult:
     late_sends: int = 0
     client_cpu: float = 0.0
     server_cpu: float = 0.0
+    other_cpu: float = 0.0  # CPUs' worth of work by other processes on the machine during the window
     counters_before: dict[str, Any] | None = None
     counters_after: dict[str, Any] | None = None
     samples: list[dict[str, Any]] = field(default_factory=list)
@@ -185,11 +208,15 @@ class _State:
 
 
 async def _connection_loop(host: str, port: int, workload: Workload, devices: list[int], st: _State,
-                           sampler: Sampler, last_ts: list[int]) -> None:
+                           sampler: Sampler, last_ts: list[int], delay: float) -> None:
     conn: Connection | None = None
     n = len(devices)
     if n == 0:
         return
+    if delay > 0:
+        # connections open one after another, as clients arrive: with pre-forked workers sharing
+        # one listening socket, a burst of connects is all accepted by whichever worker wakes first
+        await asyncio.sleep(delay)
     i = 0
     perf = time.perf_counter
     reconnects = 0
@@ -201,7 +228,7 @@ async def _connection_loop(host: str, port: int, workload: Workload, devices: li
             reconnects += conn is not None
             try:
                 conn = await asyncio.wait_for(connect(host, port), 10)
-            except (OSError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, OSError) as exc:
                 st.errors[f"connect: {type(exc).__name__}"] = st.errors.get(f"connect: {type(exc).__name__}", 0) + 1
                 await asyncio.sleep(0.1)
                 conn = None
@@ -250,7 +277,7 @@ async def _connection_loop(host: str, port: int, workload: Workload, devices: li
 async def counters(host: str, port: int) -> dict[str, Any] | None:
     try:
         status, body = await fetch(host, port, "/bench/counters", timeout=30)
-    except (OSError, HttpError, asyncio.TimeoutError):
+    except (TimeoutError, OSError, HttpError):
         return None
     return body if status == 200 and isinstance(body, dict) else None
 
@@ -268,19 +295,23 @@ async def run_phase(name: str, host: str, port: int, workload: Workload, *, conn
     for d in range(workload.devices):
         per_conn[d % connections].append(d)
     last_ts = [0]
-    tasks = [asyncio.ensure_future(_connection_loop(host, port, workload, devs, st, sampler, last_ts))
-             for devs in per_conn]
+    stagger = min(0.01, warmup / max(connections, 1) / 2) if warmup > 0 else 0.0
+    tasks = [asyncio.ensure_future(_connection_loop(host, port, workload, devs, st, sampler, last_ts, i * stagger))
+             for i, devs in enumerate(per_conn)]
 
     async def mark_window() -> None:
         await asyncio.sleep(max(0.0, st.t_start - time.perf_counter()))
         if read_counters:
             result.counters_before = await counters(host, port)
-        cpu0 = (client_cpu_s(), sampler.read(t0).server_cpu_s, time.perf_counter())
+        cpu0 = (client_cpu_s(), sampler.read(t0).server_cpu_s, time.perf_counter(), machine_busy_s())
         await asyncio.sleep(max(0.0, st.t_end - time.perf_counter()))
-        cpu1 = (client_cpu_s(), sampler.read(t0).server_cpu_s, time.perf_counter())
+        cpu1 = (client_cpu_s(), sampler.read(t0).server_cpu_s, time.perf_counter(), machine_busy_s())
         wall = cpu1[2] - cpu0[2]
-        result.client_cpu = round((cpu1[0] - cpu0[0]) / wall, 3) if wall > 0 else 0.0
-        result.server_cpu = round((cpu1[1] - cpu0[1]) / wall, 3) if wall > 0 else 0.0
+        if wall > 0:
+            result.client_cpu = round((cpu1[0] - cpu0[0]) / wall, 3)
+            result.server_cpu = round((cpu1[1] - cpu0[1]) / wall, 3)
+            others = (cpu1[3] - cpu0[3]) - (cpu1[0] - cpu0[0]) - (cpu1[1] - cpu0[1])
+            result.other_cpu = round(max(0.0, others / wall), 2)
         if read_counters:
             result.counters_after = await counters(host, port)
 
@@ -298,7 +329,7 @@ async def run_phase(name: str, host: str, port: int, workload: Workload, *, conn
             st.errors[key] = st.errors.get(key, 0) + 1
     try:
         await asyncio.wait_for(marker, 40)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         st.errors["counters not read"] = 1
     await sampler.stop(t0)
     lat = sorted(st.latencies)

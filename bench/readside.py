@@ -17,7 +17,7 @@ import asyncio
 import json
 import random
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -40,7 +40,7 @@ def year_requests(app_key: str, *, days: int, per_day: int, lanes: int, now: flo
     rnd = random.Random(seed)
     pool = max(per_day * 4, 8)
     out: list[list[bytes]] = [[] for _ in range(lanes)]
-    today = datetime.fromtimestamp(now, timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    today = datetime.fromtimestamp(now, UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     for back in range(days - 1, -1, -1):
         day = today - timedelta(days=back)
         lane = back % lanes
@@ -142,14 +142,17 @@ async def time_reads(host: str, port: int, paths: dict[str, str], *, seconds: fl
         entry["docs_fetched_per_read"] = round(fetched / n, 2) if fetched is not None and n else None
         if before and after and before.get("store") and after.get("store"):
             b, a = before["store"]["fetched_by_collection"], after["store"]["fetched_by_collection"]
-            entry["docs_fetched_by_collection_per_read"] = {
-                c: round((a.get(c, 0) - b.get(c, 0)) / n, 2) for c in sorted(a) if a.get(c, 0) - b.get(c, 0)}
+            by = {c: round((a.get(c, 0) - b.get(c, 0)) / n, 2) for c in sorted(a) if a.get(c, 0) - b.get(c, 0)}
+            entry["docs_fetched_by_collection_per_read"] = by
+            entry["bucket_docs_fetched_per_read"] = round(sum(
+                v for c, v in by.items() if c in BUCKET_COLLECTIONS or c.startswith("events")), 2)
+            entry["bucket_collections_read"] = sum(1 for c in by if c in BUCKET_COLLECTIONS or c.startswith("events"))
         results[name] = entry
     return results
 
 
 def months_in_window(days: int, now: float) -> int:
     """Calendar months touched by the last `days` days (UTC), as Tally's `Ndays` window does."""
-    today = datetime.fromtimestamp(now, timezone.utc).date()
+    today = datetime.fromtimestamp(now, UTC).date()
     start = today - timedelta(days=days - 1)
     return (today.year - start.year) * 12 + today.month - start.month + 1

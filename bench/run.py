@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.client import fetch
-from bench.loadgen import PhaseResult, proc_mem_kb, proc_tree, run_phase
+from bench.loadgen import PhaseResult, other_load, proc_mem_kb, proc_tree, run_phase
 from bench.readside import months_in_window, seed_year, time_reads
 from bench.workload import Workload
 
@@ -54,7 +54,7 @@ class Server:
     def __init__(self, name: str, argv: list[str], env: dict[str, str], cpus: set[int] | None, log: Path,
                  port: int) -> None:
         self.name, self.port, self.log_path = name, port, log
-        self.log = open(log, "wb")
+        self.log = open(log, "wb")  # noqa: SIM115 - open for the server's whole life, closed in stop()
         self.started = time.perf_counter()
 
         def pin() -> None:
@@ -62,7 +62,7 @@ class Server:
                 os.sched_setaffinity(0, cpus)
 
         self.proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-                                     preexec_fn=pin)
+                                     preexec_fn=pin)  # noqa: PLW1509 - the runner starts no threads
         self.startup_s = 0.0
         self.peak_rss_kb = 0
         self.shutdown = ""
@@ -82,7 +82,7 @@ class Server:
                 if status == 200:
                     self.startup_s = round(time.perf_counter() - self.started, 2)
                     return
-            except (OSError, asyncio.TimeoutError):
+            except (TimeoutError, OSError):
                 pass
             await asyncio.sleep(0.1)
         raise RuntimeError(f"{self.name}: /o/ping did not answer within {timeout} s; see {self.log_path}")
@@ -108,6 +108,17 @@ class Server:
                 self.shutdown = f"hung: killed after {timeout:g} s"
                 log(f"{self.name}: graceful shutdown did not finish in {timeout:g} s; killed")
         self.log.close()
+
+
+def wait_quiet(a: argparse.Namespace, server_pid: int | None, what: str) -> float:
+    """Before a phase: wait (at most --wait-quiet s) until other processes use < 0.25 CPU."""
+    load = other_load(server_pid, 0.5)
+    end = time.perf_counter() + a.wait_quiet
+    if load >= 0.25 and a.wait_quiet > 0:
+        log(f"{what}: other processes use {load:.2f} CPUs; waiting up to {a.wait_quiet:g} s for a quiet machine")
+    while load >= 0.25 and time.perf_counter() < end:
+        load = other_load(server_pid, 1.0)
+    return round(load, 2)
 
 
 def tally_env(admin: str, extra: dict[str, str]) -> dict[str, str]:
@@ -194,13 +205,14 @@ async def bench_bare(a: argparse.Namespace, cpus: set[int] | None, stamp: str) -
     try:
         await srv.ready()
         wl = Workload("0" * 40, a.devices, prefix="bare")
+        quiet = wait_quiet(a, srv.pid, "bare")
         peak = await run_phase("bare peak", HOST, port, wl, connections=a.connections, seconds=a.seconds,
                                warmup=a.warmup, server_pid=srv.pid)
         log(f"bare: {peak.rps:.0f} req/s p50 {peak.p50_ms} ms p99 {peak.p99_ms} ms "
-            f"(client CPU {peak.client_cpu:.0%}, server CPU {peak.server_cpu:.0%})")
+            f"(client CPU {peak.client_cpu:.0%}, server CPU {peak.server_cpu:.0%}, other processes {peak.other_cpu:.2f} CPUs)")
     finally:
         srv.stop()
-    return {"peak": peak.as_dict(), "peak_rss_kb": srv.peak_rss_kb, "startup_s": srv.startup_s,
+    return {"peak": peak.as_dict(), "other_cpu_before": quiet, "peak_rss_kb": srv.peak_rss_kb, "startup_s": srv.startup_s,
             "shutdown": srv.shutdown}
 
 
@@ -214,17 +226,20 @@ async def bench_tally(store: str, a: argparse.Namespace, cpus: set[int] | None, 
     try:
         await srv.ready()
         out["startup_s"] = srv.startup_s
-        app_id, app_key = await create_tally_app(port, admin, "bench")
+        _app_id, app_key = await create_tally_app(port, admin, "bench")
         wl = Workload(app_key, a.devices, prefix=store[:1] + "d")
         out["workload"] = {"devices": a.devices, **wl.shares(), "sdk_requests_per_http": round(wl.items_per_request(), 3)}
+        out["other_cpu_before_peak"] = wait_quiet(a, srv.pid, f"{store} peak")
         peak = await run_phase(f"{store} peak", HOST, port, wl, connections=a.connections, seconds=a.seconds,
                                warmup=a.warmup, server_pid=srv.pid)
         out["peak"] = peak.as_dict()
         out["peak_derived"] = derive(peak)
         log(f"{store}: {peak.rps:.0f} req/s p50 {peak.p50_ms} ms p99 {peak.p99_ms} ms errors {peak.errors} "
-            f"(client CPU {peak.client_cpu:.0%}, server CPU {peak.server_cpu:.0%}) {out['peak_derived']}")
+            f"(client CPU {peak.client_cpu:.0%}, server CPU {peak.server_cpu:.0%}, other processes {peak.other_cpu:.2f} CPUs) "
+            f"{out['peak_derived']}")
         rate = round(peak.rps * a.rate_fraction, 1)
         if rate > 0:
+            out["other_cpu_before_partial"] = wait_quiet(a, srv.pid, f"{store} partial")
             part = await run_phase(f"{store} {a.rate_fraction:.0%}", HOST, port, wl, connections=a.connections,
                                    seconds=a.seconds, warmup=a.warmup, rate=rate, server_pid=srv.pid)
             out["partial"] = part.as_dict()
@@ -260,9 +275,12 @@ async def read_side(port: int, admin: str, a: argparse.Namespace, store: str) ->
     reads = await time_reads(HOST, port, paths, seconds=a.read_seconds)
     months = months_in_window(a.year_days, time.time())
     for name, r in reads.items():
-        if r.get("docs_fetched_per_read") is not None and period in name:
+        if r.get("bucket_docs_fetched_per_read") is not None and period in name:
             r["months_in_window"] = months
-            r["docs_fetched_per_month_in_window"] = round(r["docs_fetched_per_read"] / months, 2)
+            r["bucket_docs_per_month_in_window"] = round(r["bucket_docs_fetched_per_read"] / months, 2)
+            if r.get("bucket_collections_read"):
+                r["bucket_docs_per_month_per_collection"] = round(
+                    r["bucket_docs_per_month_in_window"] / r["bucket_collections_read"], 2)
     for name, r in reads.items():
         log(f"{store} read {name}: p50 {r.get('p50_ms')} ms p99 {r.get('p99_ms')} ms, "
             f"{r.get('docs_fetched_per_read')} docs/read, {r.get('round_trips_per_read')} round trips/read "
@@ -280,6 +298,7 @@ async def memory_run(store: str, a: argparse.Namespace, cpus: set[int] | None, s
         await srv.ready()
         _app_id, app_key = await create_tally_app(port, admin, "memory")
         wl = Workload(app_key, a.devices, prefix=store[:1] + "m")
+        wait_quiet(a, srv.pid, f"{store} memory run")
         r = await run_phase(f"{store} memory", HOST, port, wl, connections=a.connections, seconds=a.memory_seconds,
                             warmup=0.0, server_pid=srv.pid)
         curve = rss_curve(r)
@@ -292,9 +311,27 @@ async def memory_run(store: str, a: argparse.Namespace, cpus: set[int] | None, s
             "shutdown": srv.shutdown}
 
 
+def _sum_counters(cdir: Path) -> dict[str, Any] | None:
+    """Add up the per-worker counter files (numbers only)."""
+    files = sorted(cdir.glob("counters-*.json"))
+    if not files:
+        return None
+    total: dict[str, Any] = {"tally": {}, "store": {}, "workers": len(files), "requests_by_worker": {}}
+    for f in files:
+        data = json.loads(f.read_text())
+        total["requests_by_worker"][str(data.get("pid"))] = (data.get("tally") or {}).get("requests")
+        for part in ("tally", "store"):
+            for k, v in (data.get(part) or {}).items():
+                if isinstance(v, (int, float)) and not isinstance(v, bool):
+                    total[part][k] = total[part].get(k, 0) + v
+    return total
+
+
 async def bench_workers(a: argparse.Namespace, stamp: str) -> dict[str, Any]:
-    """Counted store, 1 vs N workers, every server process free to use every CPU (see README)."""
-    out: dict[str, Any] = {"note": "each worker has its own counted store; client shares the CPUs with the workers"}
+    """Counted store, 1 vs N pre-forked workers; server processes free to use every CPU (see README)."""
+    out: dict[str, Any] = {"note": ("each worker has its own counted store (app created before forking; a device "
+                                    "always reaches the same worker over its keep-alive connection); the server "
+                                    "processes may use every CPU, so the load generator shares a CPU with a worker")}
     for n in (1, a.workers):
         admin = secrets.token_hex(16)
         port = free_port()
@@ -306,21 +343,32 @@ async def bench_workers(a: argparse.Namespace, stamp: str) -> dict[str, Any]:
                      RESULTS / f"{stamp}-tally-counted-w{n}.log", port)
         try:
             await srv.ready()
-            # every worker has its own store: create the same app in each (the admin key is bootstrapped in each)
-            keys = set()
-            for _ in range(8 * n):
-                keys.add(await create_tally_app(port, admin, "bench"))
-                if len(keys) >= n:
-                    break
-            app_key = sorted(keys)[0][1]
+            if n == 1:
+                _app_id, app_key = await create_tally_app(port, admin, "bench")
+            else:
+                app_key = json.loads((cdir / "app.json").read_text())["key"]
             wl = Workload(app_key, a.devices, prefix=f"w{n}")
+            wait_quiet(a, srv.pid, f"{n} workers")
+            await asyncio.sleep(1.2)
+            before = _sum_counters(cdir)
             r = await run_phase(f"counted {n} workers", HOST, port, wl, connections=a.connections,
                                 seconds=a.seconds, warmup=a.warmup, server_pid=srv.pid, read_counters=False)
+            await asyncio.sleep(1.2)
+            after = _sum_counters(cdir)
         finally:
             srv.stop()
-        out[str(n)] = {"rps": r.rps, "p50_ms": r.p50_ms, "p99_ms": r.p99_ms, "errors": r.errors,
-                       "client_cpu": r.client_cpu, "server_cpu": r.server_cpu, "apps_created": len(keys)}
-        log(f"counted, {n} worker(s): {r.rps:.0f} req/s p99 {r.p99_ms} ms errors {r.errors}")
+        entry = {"rps": r.rps, "p50_ms": r.p50_ms, "p99_ms": r.p99_ms, "errors": r.errors,
+                 "client_cpu": r.client_cpu, "server_cpu": r.server_cpu}
+        if before and after:
+            items = after["tally"].get("requests", 0) - before["tally"].get("requests", 0)
+            entry["workers_reporting"] = after["workers"]
+            entry["requests_by_worker"] = {pid: (n or 0) - (before["requests_by_worker"].get(pid) or 0)
+                                           for pid, n in after["requests_by_worker"].items()}
+            entry["round_trips_per_request"] = _ratio(after["tally"].get("round_trips", 0)
+                                                      - before["tally"].get("round_trips", 0), items)
+        out[str(n)] = entry
+        log(f"counted, {n} worker(s): {r.rps:.0f} req/s p99 {r.p99_ms} ms errors {r.errors} "
+            f"(server CPU {r.server_cpu:.0%}, client CPU {r.client_cpu:.0%})")
         shutil.rmtree(cdir, ignore_errors=True)
     return out
 
@@ -343,8 +391,8 @@ async def profile_run(a: argparse.Namespace, cpus: set[int] | None, stamp: str) 
         _app_id, app_key = await create_tally_app(port, admin, "profile")
         wl = Workload(app_key, a.devices, prefix="pr")
         if pyspy is not None:
-            spy = subprocess.Popen([pyspy, "record", "--pid", str(srv.pid), "--duration", str(int(a.seconds)),
-                                    "--rate", "250", "--format", "raw", "--output", str(prof) + ".txt", "--nonblocking"],
+            spy = subprocess.Popen([pyspy,  # noqa: ASYNC220 - started once, waited for below "record", "--pid", str(srv.pid), "--duration", str(int(a.seconds)),
+                                    "--rate", "200", "--format", "raw", "--output", str(prof) + ".txt"],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         r = await run_phase("counted profile", HOST, port, wl, connections=a.connections, seconds=a.seconds,
                             warmup=0.0, server_pid=srv.pid)
@@ -354,8 +402,12 @@ async def profile_run(a: argparse.Namespace, cpus: set[int] | None, stamp: str) 
         srv.stop()
         if spy is not None and spy.poll() is None:
             spy.kill()
-    out = {"rps_under_profiler": r.rps, "tool": "py-spy" if pyspy else "cProfile",
-           "file": str(prof) + (".txt" if pyspy else ".prof")}
+    out: dict[str, Any] = {"rps_under_profiler": r.rps, "tool": "py-spy" if pyspy else "cProfile",
+                           "file": str(prof) + (".txt" if pyspy else ".prof")}
+    if pyspy is not None and Path(out["file"]).exists():
+        from bench.profile_summary import summarise
+
+        out["summary"] = summarise(Path(out["file"]), top=25)
     log(f"profile written to {out['file']}")
     return out
 
@@ -379,12 +431,12 @@ def markdown(res: dict[str, Any]) -> str:
     bare = res.get("bare", {}).get("peak")
     lines.append("| set-up | req/s | p50 ms | p99 ms | ÷ bare | RT/req | RT/HTTP req | agg docs written/req "
                  "| store docs written/req | bulk writes/flush | 2nd write to a coll. in a flush | errors "
-                 "| client CPU | server CPU | peak RSS MB |")
-    lines.append("|" + "---|" * 15)
+                 "| client CPU | server CPU | other procs CPU | peak RSS MB |")
+    lines.append("|" + "---|" * 16)
     if bare:
         lines.append(f"| bare aiohttp handler (ceiling) | {bare['rps']:,.0f} | {bare['p50_ms']} | {bare['p99_ms']} | 1 "
                      f"| – | – | – | – | – | – | {sum(bare['errors'].values())} | {bare['client_cpu']:.0%} "
-                     f"| {bare['server_cpu']:.0%} | {res['bare']['peak_rss_kb'] / 1024:.0f} |")
+                     f"| {bare['server_cpu']:.0%} | {bare['other_cpu']:.2f} | {res['bare']['peak_rss_kb'] / 1024:.0f} |")
     for store, t in res.get("tally", {}).items():
         label = {"memory": "Tally, embedded memory:// (mongomock)", "counted": "Tally, counted stand-in store"}[store]
         p, d = t["peak"], t["peak_derived"]
@@ -394,16 +446,18 @@ def markdown(res: dict[str, Any]) -> str:
                      f"| {fmt(d.get('agg_docs_written_per_request'))} | {fmt(d.get('store_docs_written_per_request'))} "
                      f"| {fmt(d.get('bulk_writes_per_flush'))} | {fmt(d.get('bulk_same_collection_in_group'), 0)} "
                      f"| {sum(p['errors'].values())} | {p['client_cpu']:.0%} | {p['server_cpu']:.0%} "
-                     f"| {t['peak_rss_kb'] / 1024:.0f} |")
+                     f"| {p['other_cpu']:.2f} | {t['peak_rss_kb'] / 1024:.0f} |")
     lines.append("")
-    lines.append("| set-up | target rate req/s | achieved | p50 ms | p99 ms | p99 target ms | late sends | errors |")
-    lines.append("|" + "---|" * 8)
+    lines.append("| set-up | target rate req/s | achieved | p50 ms | p99 ms | p99 target ms | late sends | errors "
+                 "| other procs CPU |")
+    lines.append("|" + "---|" * 9)
     target = cfg["batch_interval_ms"] + 10
     for store, t in res.get("tally", {}).items():
         q = t.get("partial")
         if q:
             lines.append(f"| {store} at {cfg['rate_fraction']:.0%} of peak | {q['target_rate']:,.0f} | {q['rps']:,.0f} "
-                         f"| {q['p50_ms']} | {q['p99_ms']} | {target:g} | {q['late_sends']} | {sum(q['errors'].values())} |")
+                         f"| {q['p50_ms']} | {q['p99_ms']} | {target:g} | {q['late_sends']} | {sum(q['errors'].values())} "
+                         f"| {q['other_cpu']:.2f} |")
     lines.append("")
     mem = [(s, t["memory_run"]) for s, t in res.get("tally", {}).items() if t.get("memory_run")]
     if mem:
@@ -418,24 +472,40 @@ def markdown(res: dict[str, Any]) -> str:
         lines.append("")
     reads = [(s, t["read"]) for s, t in res.get("tally", {}).items() if t.get("read")]
     if reads:
-        lines.append("| set-up | read | p50 ms | p99 ms | reads | round trips/read | docs fetched/read "
-                     "| docs/month in window | HTTP |")
-        lines.append("|" + "---|" * 9)
+        lines.append("| set-up | read | p50 ms | p99 ms | reads | round trips/read | docs fetched/read (all) "
+                     "| bucket docs/read | bucket docs/month in window | … per collection | HTTP |")
+        lines.append("|" + "---|" * 11)
         for store, r in reads:
             for name, x in r["reads"].items():
                 lines.append(f"| {store} | {name} | {x.get('p50_ms')} | {x.get('p99_ms')} | {x.get('reads')} "
                              f"| {fmt(x.get('round_trips_per_read'))} | {fmt(x.get('docs_fetched_per_read'))} "
-                             f"| {fmt(x.get('docs_fetched_per_month_in_window'))} | {x.get('first_status')} |")
+                             f"| {fmt(x.get('bucket_docs_fetched_per_read'))} "
+                             f"| {fmt(x.get('bucket_docs_per_month_in_window'))} "
+                             f"| {fmt(x.get('bucket_docs_per_month_per_collection'))} | {x.get('first_status')} |")
+        seed = reads[0][1]["seed"]
+        lines.append(f"\nRead app: {seed['days']} days of back-dated traffic, {seed['devices_per_day']} sessions a day "
+                     f"({seed['items']} SDK requests through /i/bulk); documents are counted by the counted store "
+                     "only (n/a on the embedded store).")
         lines.append("")
     if res.get("workers"):
         w = res["workers"]
-        lines.append("| counted store | req/s | p99 ms | server CPU | client CPU |")
-        lines.append("|---|---|---|---|---|")
+        lines.append("| counted store | req/s | p99 ms | server CPU | client CPU | requests by worker |")
+        lines.append("|---|---|---|---|---|---|")
         for n, x in w.items():
             if n != "note":
                 lines.append(f"| {n} worker(s) | {x['rps']:,.0f} | {x['p99_ms']} | {x['server_cpu']:.0%} "
-                             f"| {x['client_cpu']:.0%} |")
+                             f"| {x['client_cpu']:.0%} | {list((x.get('requests_by_worker') or {}).values())} |")
         lines.append(f"\n{w['note']}\n")
+    prof = res.get("profile", {}).get("summary")
+    if prof:
+        lines.append(f"Profile of the counted-store peak pass ({prof['samples']} py-spy samples; "
+                     f"{res['profile']['rps_under_profiler']:,.0f} req/s under the profiler), Tally functions, "
+                     "inclusive:\n")
+        lines.append("| % of samples | function |")
+        lines.append("|---|---|")
+        for name, pct in prof["inclusive_tally"][:20]:
+            lines.append(f"| {pct} | `{name}` |")
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -462,11 +532,14 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--profile", action="store_true", help="also profile a peak pass on the counted store")
     p.add_argument("--no-bare", action="store_true", help="skip the bare-handler ceiling")
     p.add_argument("--set", action="append", default=[], metavar="TALLY_X=V", help="extra Tally setting (repeatable)")
+    p.add_argument("--wait-quiet", type=float, default=60.0,
+                   help="before each phase, wait up to this many seconds for other processes to go quiet")
     p.add_argument("--smoke", action="store_true", help="tiny run (< 60 s) that exercises every part")
     a = p.parse_args(argv)
     if a.smoke:
         a.devices, a.seconds, a.connections, a.warmup = min(a.devices, 200), 1.5, min(a.connections, 8), 0.5
         a.memory_seconds, a.read_seconds, a.year_devices_per_day, a.year_lanes = 2.0, 0.5, 1, 4
+        a.wait_quiet = 0.0
     a.tally_env = dict(s.split("=", 1) for s in a.set)
     return a
 

@@ -15,10 +15,14 @@ configured); the only additions are:
   null on the embedded store) and the process id. Routes are added before start-up; nothing
   inside Tally is changed.
 * `--workers N` (counted store only): N pre-forked processes sharing the port, like
-  `python -m server --workers`. Each worker has its OWN counted store, so device state is not
-  shared between them: the figures show CPU scaling of Tally's code, not a correct deployment.
-  With `--counters-dir`, every worker writes its counters to `DIR/counters-<pid>.json` each
-  second and at shutdown, so the runner can add them up.
+  `python -m server --workers`. Each worker has its OWN counted store. So that every worker
+  knows the benchmark's app, the parent builds the store, creates the app through Tally's own
+  `/i/apps/create` (in-process test server) and only then forks: each worker starts from a copy
+  of that store, and the app's `_id`/`key` go to `DIR/app.json`. A device that always uses one
+  keep-alive connection always reaches one worker, so its state stays right; the aggregate
+  documents are split between the workers' stores (a real deployment shares one MongoDB). With
+  `--counters-dir`, every worker writes its counters to `DIR/counters-<pid>.json` each second
+  and at shutdown, so the runner can add them up.
 * `--cprofile FILE`: profile the (single) worker with cProfile and write FILE at shutdown.
 """
 from __future__ import annotations
@@ -31,8 +35,9 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import orjson
 from aiohttp import web
@@ -82,13 +87,29 @@ def _dump_ctx(directory: Path | None) -> Any:
     return dump
 
 
-def build(settings: Settings, store: str, counters_dir: Path | None) -> web.Application:
-    db = CountedDatabase(settings.mongo_database) if store == "counted" else None
+def build(settings: Settings, store: str, counters_dir: Path | None,
+          db: CountedDatabase | None = None) -> web.Application:
+    if db is None and store == "counted":
+        db = CountedDatabase(settings.mongo_database)
     app = create_app(settings, database=db)
     app[COUNTED] = db
     app.router.add_get("/bench/counters", counters)
     app.cleanup_ctx.append(_dump_ctx(counters_dir))
     return app
+
+
+async def _prepare(settings: Settings, db: CountedDatabase, name: str) -> dict[str, Any]:
+    """Create an app in `db` through Tally itself (admin bootstrap + /i/apps/create)."""
+    from aiohttp.test_utils import TestClient, TestServer
+
+    app = create_app(settings, database=db, start_background=False)
+    async with TestClient(TestServer(app)) as client:
+        r = await client.get("/i/apps/create", params={
+            "api_key": settings.admin_api_key, "args": orjson.dumps({"name": name, "timezone": "UTC"}).decode()})
+        body = await r.json()
+        if r.status != 200:
+            raise RuntimeError(f"app creation failed: {r.status} {body}")
+    return {"_id": str(body["_id"]), "key": str(body["key"])}
 
 
 def _run(app: web.Application, settings: Settings, **where: Any) -> None:
@@ -103,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--store", choices=["counted", "memory"], default="counted")
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--counters-dir", type=Path, default=None)
+    p.add_argument("--app-name", default="bench", help="--workers: the app created before forking")
     p.add_argument("--cprofile", type=Path, default=None, help="write a cProfile of the server here at exit")
     args = p.parse_args(argv)
     try:
@@ -126,6 +148,12 @@ def main(argv: list[str] | None = None) -> int:
                 profiler.disable()
                 profiler.dump_stats(str(args.cprofile))
         return 0
+    if args.counters_dir is None:
+        print("bench.serve_counted: --workers needs --counters-dir", file=sys.stderr)
+        return 2
+    shared = CountedDatabase(settings.mongo_database)
+    created = asyncio.run(_prepare(settings, shared, args.app_name))
+    (args.counters_dir / "app.json").write_bytes(orjson.dumps(created))
     sock = socket.socket(socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((args.host, args.port))
@@ -135,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(args.workers):
         pid = os.fork()
         if pid == 0:
-            _run(build(settings, args.store, args.counters_dir), settings, sock=sock)
+            _run(build(settings, args.store, args.counters_dir, shared), settings, sock=sock)
             os._exit(0)
         children.append(pid)
 
