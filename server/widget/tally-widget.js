@@ -16,7 +16,8 @@
   var CSS = ".tally-w{font:14px/1.4 system-ui,sans-serif;border:1px solid #ddd;border-radius:8px;padding:12px;max-width:640px;color:#222}" +
     ".tally-w h3{margin:0 0 8px;font-size:15px}.tally-fig{display:inline-block;width:30%;margin:4px 1.5%;vertical-align:top}" +
     ".tally-fig b{display:block;font-size:20px}.tally-fig small{color:#666}.tally-fig i{font-style:normal;font-size:12px}" +
-    ".tally-u{color:#1a7f37}.tally-d{color:#cf222e}.tally-err{color:#cf222e;font-weight:600}.tally-w svg{width:100%;height:120px}";
+    ".tally-u{color:#1a7f37}.tally-d{color:#cf222e}.tally-err{color:#cf222e;font-weight:600}.tally-w svg{display:block;width:100%;height:120px;border-bottom:1px solid #ddd}" +
+    ".tally-cap{display:block;margin-top:10px;color:#666}";
 
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
@@ -40,6 +41,7 @@
     var ns = "http://www.w3.org/2000/svg";
     var svg = document.createElementNS(ns, "svg");
     svg.setAttribute("viewBox", "0 0 300 120");
+    svg.setAttribute("preserveAspectRatio", "none");
     svg.setAttribute("data-chart", "sessions");
     var max = Math.max.apply(null, days.map(function (d) { return d.t; }).concat([1]));
     var w = 300 / Math.max(days.length, 1);
@@ -73,6 +75,8 @@
       fig.appendChild(el("i", { "class": item.trend === "d" ? "tally-d" : "tally-u", "data-change": f[0] }, item.change));
       box.appendChild(fig);
     });
+    box.appendChild(el("small", { "class": "tally-cap" }, "Daily sessions" +
+      (days.length ? ", " + days[0]._id + " to " + days[days.length - 1]._id : "")));
     box.appendChild(chart(days));
     box.setAttribute("data-state", "ready");
     box.setAttribute("data-updated", new Date().toISOString());
