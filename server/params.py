@@ -61,7 +61,7 @@ async def read_params(request: web.Request) -> Params:
     cached = request.get(PARAMS)
     if cached is not None:
         return cached
-    raw_query = request.rel_url.raw_query_string  # as sent: checksums hash it, values decode once
+    raw_query = request.raw_path.partition("?")[2]  # as sent: checksums hash it, values decode once
     values = parse_query(raw_query)
     raw_body = ""
     form_pairs: list[tuple[str, str]] = []
