@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
@@ -27,10 +27,10 @@ def create_app(settings: Settings, *, clock: Callable[[], float] = time.time,
     `start_background=False` leaves the batcher and closer loops off so tests drive them."""
     from server.ingest.routes import routes as ingest_routes
     from server.manage.routes import routes as manage_routes
+    from server.plugin_manager import setup_plugins
     from server.read.analytics_routes import routes as analytics_routes
     from server.read.routes import routes as read_routes
     from server.widget.routes import routes as widget_routes
-    from server.plugin_manager import setup_plugins
 
     app = web.Application(middlewares=[error_middleware], client_max_size=8 * 1024 * 1024)
     app[keys.SETTINGS] = settings

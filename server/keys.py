@@ -1,7 +1,8 @@
 """Every object stored on the aiohttp application, as typed keys (no string keys, no globals)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 

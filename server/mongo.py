@@ -28,11 +28,11 @@ def open_client(settings: Settings) -> tuple[Client, Database]:
 
         log.warning("TALLY_MONGO_URL is memory://: the embedded store keeps data in this process only; "
                     "nothing is persisted and everything is lost when the server stops")
-        client = AsyncMongoMockClient()
-        return client, client[settings.mongo_database]
+        mock: Client = AsyncMongoMockClient()
+        return mock, mock[settings.mongo_database]
     from motor.motor_asyncio import AsyncIOMotorClient
 
-    client = AsyncIOMotorClient(settings.mongo_url, serverSelectionTimeoutMS=5000, tz_aware=False)
+    client: Client = AsyncIOMotorClient(settings.mongo_url, serverSelectionTimeoutMS=5000, tz_aware=False)
     name = urlsplit(settings.mongo_url).path.lstrip("/").split("?")[0] or settings.mongo_database
     return client, client[name]
 

@@ -9,9 +9,10 @@ import dataclasses
 import os
 import tomllib
 import zoneinfo
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "default.toml"
 
@@ -91,7 +92,7 @@ def _coerce(name: str, raw: Any, default: Any) -> Any:
             items = raw if isinstance(raw, list) else [p for p in str(raw).split(",")]
             return tuple(str(p).strip() for p in items if str(p).strip())
         if not isinstance(raw, str):
-            raise ValueError
+            raise ValueError  # noqa: TRY004 - turned into the SettingsError below
         return raw
     except ValueError:
         raise SettingsError(f"setting {name!r}: invalid value {raw!r} (expected {kind.__name__})") from None

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from typing import Any, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import pytest
 from mongomock_motor import AsyncMongoMockClient
@@ -130,6 +131,7 @@ async def test_partial_failure_retries_only_the_failed_collection(tally: Tally, 
     year = await sessions_year(tally, app["_id"])
     assert (year["t"], year["n"], year["e"]) == (1, 1, 1)
     status, details = await tally.read(app_id=app["_id"], method="device_details")
+    assert status == 200
     assert details["2024"]["Android"] == {"u": 1, "t": 1, "n": 1}
     assert details["meta"]["os_versions"] == ["a14"]
 

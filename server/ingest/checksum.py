@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 MISSING = "Request does not have checksum"
 MISMATCH = "Request does not match checksum"

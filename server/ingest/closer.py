@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 from typing import Any
 
 from aiohttp import web
@@ -41,8 +42,7 @@ class SessionCloser:
             ctx = Context(app_id=app_id, tz=doc.get("timezone") or settings.default_timezone, app_country="",
                           settings=settings, registry=Registry(), allows=lambda *a: True)
             for device in await app[keys.DEVICES].scan(app_id, query, BATCH):
-                outcome = await app[keys.DEVICES].apply(app_id, device["_id"],
-                                                        lambda old: close_due(old, now, ctx))
+                outcome = await app[keys.DEVICES].apply(app_id, device["_id"], partial(close_due, now=now, ctx=ctx))
                 if outcome.updates:
                     closed += 1
                     pending.append(app[keys.BATCHER].enqueue(outcome.updates))
@@ -58,7 +58,7 @@ class SessionCloser:
                 n = await self.close_due()
                 if n:
                     log.debug("closed %d sessions", n)
-            except Exception:  # noqa: BLE001 - keep the loop alive; the next run retries
+            except Exception:
                 log.exception("session closer failed")
 
     def start(self) -> None:

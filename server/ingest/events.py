@@ -7,7 +7,8 @@ Month doc `no-segment_<YYYY>:<M>`: `d.<day>.c|s|dur` and hourly. Segment month d
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from bson import ObjectId
 

@@ -30,7 +30,7 @@ def country_of_ip(ip: str) -> str | None:
         import iptocc
 
         code = iptocc.country_code(str(address))
-    except Exception:  # noqa: BLE001 - a lookup failure only means "unknown"
+    except Exception:
         log.debug("GeoIP lookup failed for %s", ip, exc_info=True)
         return None
     return code.upper() if isinstance(code, str) and len(code) == 2 and code.upper() != "ZZ" else None

@@ -6,8 +6,9 @@ fields. Values are normalised as Countly's: stringified, leading `$` removed, `.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from server.ingest import clean
 from server.ingest.sessions import Levels

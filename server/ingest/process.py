@@ -1,8 +1,9 @@
 """The pure heart of the write path: device state before + request → state after + updates."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from server.ingest import clean, events, location, metrics, sessions
 from server.ingest.request import SdkRequest

@@ -5,14 +5,13 @@ import asyncio
 import logging
 from typing import Any
 
+import orjson
 from aiohttp import web
 
+from server.auth import check_id_params
 from server.errors import ApiError, BadRequest
 from server.ingest.pipeline import Ingestor, client_ip, reply
-from server.output import message, render, callback_of
-import orjson
-
-from server.auth import check_id_params
+from server.output import callback_of, message, render
 from server.params import Params, read_params
 
 log = logging.getLogger(__name__)

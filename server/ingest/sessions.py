@@ -87,9 +87,9 @@ def close_session(state: State, work: Work, at: float) -> None:
 def close_if_due(state: State, now: float, timeout: float, work: Work) -> None:
     """Close an ended session whose cooldown is over, or an open one inactive for `timeout`."""
     if "pc" in state and now >= state["pc"]:
-        close_session(state, work, state.get("lest", state["pc"]))
-    elif state.get("hos") and now - state.get("lac", now) >= timeout:
-        close_session(state, work, state.get("lac", now))
+        close_session(state, work, float(state.get("lest", state["pc"])))
+    elif state.get("hos") and now - float(state.get("lac") or now) >= timeout:
+        close_session(state, work, float(state.get("lac") or now))
 
 
 def begin_session(state: State, tp: TimeParts, country: str, old_country: str | None, work: Work,
@@ -121,7 +121,7 @@ def begin_session(state: State, tp: TimeParts, country: str, old_country: str | 
         state["fs"] = tp.ts
         state["ls"] = tp.ts
     else:
-        last = state.get("ls", state["fs"])
+        last: float = state["ls"] if "ls" in state else state["fs"]
         levels = unique_levels(last, tp, work.tz)
         bucket = frequency_bucket((tp.ts - last) / 3600.0)
         if bucket is not None:

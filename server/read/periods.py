@@ -35,7 +35,7 @@ class Window:
         return (self.end - self.start).days + 1
 
     @property
-    def previous(self) -> "Window":
+    def previous(self) -> Window:
         end = self.start - timedelta(days=1)
         return Window(self.name, end - timedelta(days=self.length - 1), end, self.today)
 

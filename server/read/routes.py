@@ -1,7 +1,8 @@
 """The v1 read API `/o?method=…` (contract §6) and `/o/health`."""
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 

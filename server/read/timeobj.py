@@ -7,7 +7,8 @@ are summed into the month and the year. Hours and unique keys are never summed.
 from __future__ import annotations
 
 import copy
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 UNIQUE_USERS = frozenset({"u", "ds", "f", "l", "p", "m"})
 UNIQUE_METRICS = frozenset({"u"})

@@ -1,7 +1,8 @@
 """Reading and writing time-bucket documents (users, metric collections, event collections)."""
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from pymongo import UpdateOne
 

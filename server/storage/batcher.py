@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Hashable, Iterable
+from typing import Any
 
 from server.errors import ServiceUnavailable
 from server.storage.merge import MergedUpdates, Update
@@ -84,7 +85,7 @@ class WriteBatcher:
             await self.flush()
         try:
             await asyncio.wait_for(asyncio.shield(done), self.timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise ServiceUnavailable("Database unavailable, please retry later") from None
 
     async def submit(self, updates: Iterable[Update], token: Hashable | None = None) -> None:
@@ -143,7 +144,7 @@ class WriteBatcher:
             if self._retrying is None and self.interval > 0:
                 try:
                     await asyncio.wait_for(self._full.wait(), self.interval)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
             ok = await self.flush()
             if ok:

@@ -7,8 +7,9 @@ document for the same `_id`, so a real MongoDB never sees a conflict the mock wo
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 OPERATORS = ("$inc", "$set", "$max", "$min", "$addToSet", "$setOnInsert")
 
@@ -28,9 +29,9 @@ def _combine(op: str, old: Any, new: Any) -> Any:
     if op == "$set":
         return new
     if op == "$max":
-        return new if new > old else old
+        return max(old, new)
     if op == "$min":
-        return new if new < old else old
+        return min(old, new)
     if op == "$addToSet":
         return _unique([*old, *new])
     if op == "$setOnInsert":
@@ -104,7 +105,7 @@ class MergedUpdates:
         for u in updates:
             self.add(u)
 
-    def absorb(self, newer: "MergedUpdates") -> None:
+    def absorb(self, newer: MergedUpdates) -> None:
         """Merge a newer batch into this (older) one, keeping `$set` order: newer wins."""
         for (coll, _id), docs in newer.docs.items():
             for doc in docs:

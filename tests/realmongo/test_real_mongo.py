@@ -13,7 +13,6 @@ import time
 from typing import Any
 
 import aiohttp
-import pytest
 from motor.motor_asyncio import AsyncIOMotorClient
 
 from server.app import create_app

@@ -6,7 +6,6 @@ import html.parser
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from tests.conftest import Tally
 
