@@ -87,7 +87,7 @@ def close_session(state: State, work: Work, at: float) -> None:
 def close_if_due(state: State, now: float, timeout: float, work: Work) -> None:
     """Close an ended session whose cooldown is over, or an open one inactive for `timeout`."""
     if "pc" in state and now >= state["pc"]:
-        close_session(state, work, float(state.get("lest", state["pc"])))
+        close_session(state, work, float(state["lest"] if "lest" in state else state["pc"]))
     elif state.get("hos") and now - float(state.get("lac") or now) >= timeout:
         close_session(state, work, float(state.get("lac") or now))
 
