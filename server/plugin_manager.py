@@ -95,8 +95,10 @@ def _owned_collection(collection: str, app_id: str) -> bool:
 @dataclass(frozen=True)
 class _Writer:
     name: str
-    write: Any | None   # HookImpl of tally_write
-    fields: Any | None  # HookImpl of tally_device_fields
+    write: Callable[..., Any] | None    # the plugin's tally_write, called with `write_args`
+    write_args: tuple[str, ...]
+    fields: Callable[..., Any] | None   # the plugin's tally_device_fields
+    fields_args: tuple[str, ...]
 
 
 class Plugins:
@@ -136,8 +138,12 @@ class Plugins:
         """Recompute the write hook and the collection ownership after (un)registration."""
         writes = {i.plugin_name: i for i in self.pm.hook.tally_write.get_hookimpls()}
         fields = {i.plugin_name: i for i in self.pm.hook.tally_device_fields.get_hookimpls()}
-        self._writers = [_Writer(n, writes.get(n), fields.get(n)) for n in self.names
-                         if n in writes or n in fields]
+        self._writers = []
+        for n in self.names:
+            w, f = writes.get(n), fields.get(n)
+            if w is not None or f is not None:
+                self._writers.append(_Writer(n, w.function if w else None, tuple(w.argnames) if w else (),
+                                             f.function if f else None, tuple(f.argnames) if f else ()))
         self.write_hook = self._write if self._writers else None
         self._buckets = {}
         for name, result in self._each("tally_bucket_collections"):
@@ -195,14 +201,14 @@ class Plugins:
             try:
                 updates: list[Update] = []
                 if w.write is not None:
-                    updates = _checked_updates(w.write.function(**{a: args[a] for a in w.write.argnames}), w.name)
+                    updates = _checked_updates(w.write(*[args[a] for a in w.write_args]), w.name)
                     for u in updates:
                         if not self._owns(w.name, app_id, u.collection):
                             raise PluginError(f"plugin {w.name!r} wrote to {u.collection!r}, a collection it "
                                               "does not own (name it plugin_…<appId> or declare it)")
                 fields: Mapping[str, Any] = {}
                 if w.fields is not None:
-                    fields = _checked_fields(w.fields.function(**{a: args[a] for a in w.fields.argnames}), w.name)
+                    fields = _checked_fields(w.fields(*[args[a] for a in w.fields_args]), w.name)
             except Exception:
                 self.failures[w.name] += 1
                 if self.strict:

@@ -17,11 +17,15 @@ from server.storage.merge import Update
 
 @hookimpl
 def tally_write(applied: Applied, allows: Allows) -> list[Update]:
+    if applied.levels is None or not applied.request.metrics:
+        return []
     return count_session(applied, values(applied.request.metrics), allows)
 
 
 @hookimpl
 def tally_device_fields(applied: Applied) -> Mapping[str, Any] | None:
+    if not applied.request.metrics:
+        return None
     return device_fields(values(applied.request.metrics))
 
 
