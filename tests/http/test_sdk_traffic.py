@@ -1,4 +1,4 @@
-"""Replay of the recorded SDK traffic (`/work/shared/sdk-traffic/*.jsonl`, sdk-clients.md §7).
+"""Replay of the recorded SDK traffic (`shared/sdk-traffic/*.jsonl` beside the project, sdk-clients.md §7).
 
 Every recorded request is sent exactly as captured (method, path, raw query string, raw body,
 content type) while the FakeClock follows the recording's arrival times, so the data lies inside
@@ -15,7 +15,6 @@ import json
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -24,8 +23,9 @@ from yarl import URL
 
 from server import keys
 from tests.http.util_http import bad_field_names_in_db
+from tests.support.paths import SDK_TRAFFIC
 
-FIXTURES = Path("/work/shared/sdk-traffic")
+FIXTURES = SDK_TRAFFIC
 APP_KEY = "capture_test_app_key_0123456789abcdef"
 SALT = "capture-test-salt"
 SESSION_TIMEOUT = 1800          # Tally's default inactivity timeout (settings.session_timeout)

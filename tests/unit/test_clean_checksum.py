@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
 
 from server.ingest import checksum, clean
+from tests.support.paths import SDK_TRAFFIC
 
 EVENT_KEYS = [
     ("plain", "purchase", "purchase"),
@@ -127,7 +127,7 @@ def test_app_salt(app: dict[str, str], salt: str) -> None:
     assert checksum.app_salt(app) == salt
 
 
-TRAFFIC = Path("/work/shared/sdk-traffic/nodejs-salt.jsonl")
+TRAFFIC = SDK_TRAFFIC / "nodejs-salt.jsonl"
 REAL_SALT = "capture-test-salt"
 
 
