@@ -20,6 +20,7 @@ from aiohttp import web
 
 from server import keys
 from server.hookspecs import Allows, Reader
+from server.ingest import clean
 from server.ingest.process import Applied
 from server.ingest.work import Work
 from server.params import Params
@@ -90,6 +91,14 @@ def time_object_reader(collection: str) -> Reader:
 
     read.__name__ = f"read_{collection}"
     return read
+
+
+def escaped(text: str) -> str:
+    """A metric value as a field name: the core's escaping (`.` → `:`, no leading `$`), and
+    "1"…"31" become "[CLY]1"…"[CLY]31" (as the core does for segment values) so that a value
+    never reads as a day of a month document or a month of a zero document."""
+    value = clean.metric_value(text)
+    return "[CLY]" + value if value in clean.CLY_DAY_VALUES else value
 
 
 def scalar(value: Any) -> str | None:

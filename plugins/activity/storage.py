@@ -58,6 +58,8 @@ class ActivityStore:
         await self.ensure_indexes(app_id)
         self.stats.round_trips += 1
         cursor = self.db[collection_name(app_id)].find(range_query(lo, hi), {"_id": 0, "i": 1, "d": 1}).sort("i", 1)
+        # the planner may filter with the `d` index and sort in memory: let big sorts spill to disk
+        cursor = cursor.allow_disk_use(True)
         async for doc in cursor:
             days = doc.get("d")
             yield str(doc.get("i", "")), [x for x in days if isinstance(x, int)] if isinstance(days, list) else []

@@ -8,8 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from plugins._shared.metrics import PluginMetric, scalar
-from server.ingest import clean
+from plugins._shared.metrics import PluginMetric, escaped, scalar
 
 COLLECTION = "browser"
 BROWSER = PluginMetric("_browser", COLLECTION, "browser", "brw")
@@ -20,7 +19,7 @@ def values(metrics: Mapping[str, Any]) -> dict[PluginMetric, str]:
     out: dict[PluginMetric, str] = {}
     for metric in (BROWSER, BROWSER_VERSION):
         text = scalar(metrics.get(metric.param))
-        value = clean.metric_value(text) if text else ""
+        value = escaped(text) if text else ""
         if value:
             out[metric] = value
     return out

@@ -11,8 +11,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from plugins._shared.metrics import PluginMetric, scalar
-from server.ingest import clean
+from plugins._shared.metrics import PluginMetric, escaped, scalar
 from server.ingest.metrics import OS_PREFIX
 
 DENSITY = PluginMetric("_density", "densities", "densities", "dnst")
@@ -33,7 +32,7 @@ def density_value(raw: Any, os_name: Any = None) -> str | None:
         prefix = OS_PREFIX.get(os_text.lower(), f"[{os_text}]")
         if not text.startswith(prefix):
             text = prefix + text
-    value = clean.metric_value(text)
+    value = escaped(text)
     return value or None
 
 

@@ -10,8 +10,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from plugins._shared.metrics import PluginMetric, scalar
-from server.ingest import clean
+from plugins._shared.metrics import PluginMetric, escaped, scalar
 
 LANG = PluginMetric("_locale", "langs", "langs", "la")
 _SEPARATORS = re.compile(r"[-_]+")
@@ -38,5 +37,5 @@ def locale_of(metrics: Mapping[str, Any]) -> str | None:
 def values(metrics: Mapping[str, Any]) -> dict[PluginMetric, str]:
     locale = locale_of(metrics)
     lang = language_from_locale(locale) if locale else None
-    value = clean.metric_value(lang) if lang else ""
+    value = escaped(lang) if lang else ""
     return {LANG: value} if value else {}

@@ -14,8 +14,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from plugins._shared.metrics import PluginMetric, scalar
-from server.ingest import clean
+from plugins._shared.metrics import PluginMetric, escaped, scalar
 
 SOURCE = PluginMetric("_store", "sources", "sources", "src")
 UTM_TAGS = frozenset({"_ga", "_gac", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"})
@@ -49,7 +48,7 @@ def source_value(raw: Any) -> str | None:
         return None
     if _SCHEME.match(text):
         text = shorten_url(text)
-    value = clean.metric_value(text)
+    value = escaped(text)
     return value or None
 
 

@@ -25,7 +25,7 @@ WEB_METRICS = {"_app_version": "7.8.9", "_resolution": "800x600", "_density": 1,
     ("a3.00", "Android", "a3:00"),      # already prefixed: not twice
     ("xhdpi", "Android", "axhdpi"),
     ("1.5", "Plan9", "[Plan9]1:50"),    # an OS without a code
-    ("$2", None, "2"),                   # not a number: only escaped
+    ("$2", None, "[CLY]2"),              # not a number: escaped, and a day-like value is prefixed
     (None, "Linux", None), ("", None, None), ({"x": 1}, None, None), (True, None, None),
 ])
 def test_density_value(raw: object, os_name: object, expected: str | None) -> None:

@@ -14,6 +14,7 @@ from plugins.sources.values import source_value, values
     ("https://news.example.org/a/b?id=7&utm_medium=email#top", "news:example:org/a/b?id=7"),
     ("http://example.com/", "example:com"),
     ("$weird", "weird"),
+    ("12", "[CLY]12"), ("32", "32"),    # "1"…"31" would read as a day or a month
     (None, None), ("", None), ({"a": 1}, None),
 ])
 def test_source_value(raw: object, expected: str | None) -> None:
