@@ -91,3 +91,16 @@ def _year(ts: float) -> str:
     import datetime
 
     return str(datetime.datetime.fromtimestamp(ts, datetime.UTC).year)
+
+
+@pytest.mark.hook("tally_write")
+async def test_metric_limit_applies(tally_factory) -> None:  # type: ignore[no-untyped-def]
+    tally = await tally_factory(metric_limit=1)
+    app_id, key = await new_app(tally)
+    await send(tally, key, device_id="a", begin_session=1, metrics={"_density": "2.0"})
+    await send(tally, key, device_id="b", begin_session=1, metrics={"_density": "3.0"})   # a 2nd value: dropped
+    await send(tally, key, device_id="c", begin_session=1, metrics={"_density": "2.0"})   # known: counted
+    await tally.flush()
+    _, body = await get(tally, "/o", app_id=app_id, method="densities")
+    assert body["meta"] == {"densities": ["2:00"]}
+    assert body["2024"]["2:00"] == {"u": 2, "t": 2, "n": 2} and "3:00" not in body["2024"]
