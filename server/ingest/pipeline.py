@@ -21,6 +21,7 @@ from server.ingest.process import Context, Outcome, WriteHook, transition
 from server.ingest.request import SdkRequest, parse
 from server.mongo import event_collection_name
 from server.storage.apps import App, app_id_of
+from server.timebuckets import parts
 
 log = logging.getLogger(__name__)
 
@@ -95,12 +96,12 @@ class Ingestor:
 
     async def _preload(self, req: SdkRequest, app_id: str, tz: str) -> None:
         """Load (once per process) the value sets the limits need, so processing stays pure."""
-        from server.timebuckets import parts
-
         meta = self.app[keys.META]
         if req.begin:
             year = parts(req.ts, tz).year
-            for coll in METRIC_COLLECTIONS:
+            plugins = self.app.get(keys.PLUGINS)
+            extra = plugins.bucket_collections() if plugins is not None else ()
+            for coll in (*METRIC_COLLECTIONS, *extra):
                 await meta.load(coll, f"{app_id}_{year}:0")
         for ev in req.events:
             await meta.load(event_collection_name(app_id, ev.key), f"no-segment_{parts(ev.ts, tz).year}:0")

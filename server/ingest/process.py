@@ -23,6 +23,8 @@ class Applied:
 
     `levels` is None unless the request counted a new session; `work` is where the core's updates
     went (hooks may read `work.time(ts)` and `work.app_id`, and return their own updates).
+    `after` is the very dict `transition` stores as the device's new state: the plugin manager
+    adds plugins' device fields (`tally_device_fields`) to it before it is written.
     """
 
     request: SdkRequest

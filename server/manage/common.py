@@ -65,4 +65,6 @@ def tokens(request: web.Request) -> TokenStore:
 
 
 def appdata(request: web.Request) -> AppData:
-    return AppData(request.app[keys.DB], request.app[keys.STATS])
+    plugins = request.app[keys.PLUGINS]
+    return AppData(request.app[keys.DB], request.app[keys.STATS], plugin_buckets=plugins.bucket_collections(),
+                   plugin_collections=plugins.app_collections)

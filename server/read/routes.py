@@ -122,5 +122,7 @@ async def health(request: web.Request) -> web.Response:
     batcher = request.app[keys.BATCHER]
     stats = request.app[keys.STATS]
     stats.pending_updates = batcher.pending()
+    plugins = request.app.get(keys.PLUGINS)
+    failures = dict(plugins.failures) if plugins is not None else {}
     return output(request, {"batcher": {"pending_updates": batcher.pending(), "accepting": batcher.has_room()},
-                            "storage": stats.snapshot()})
+                            "storage": stats.snapshot(), "plugin_failures": failures})

@@ -14,7 +14,7 @@ from __future__ import annotations
 import calendar
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -70,9 +70,14 @@ def kept_period(now: float, tz_name: str, months: int) -> tuple[list[str], int]:
 
 
 class AppData:
-    def __init__(self, db: Database, stats: StoreStats) -> None:
+    def __init__(self, db: Database, stats: StoreStats, *, plugin_buckets: Iterable[str] = (),
+                 plugin_collections: Callable[[str], list[str]] = lambda app_id: []) -> None:
+        """`plugin_buckets`: plugins' shared time-bucket collections (`<appId>_…` documents);
+        `plugin_collections(app_id)`: per-app collections plugins declared besides `plugin_…<appId>`."""
         self.db = db
         self.stats = stats
+        self.bucket_collections = (*AGGREGATE_COLLECTIONS, *plugin_buckets)
+        self.plugin_collections = plugin_collections
 
     async def insert_app(self, apps: AppCache, app: App) -> None:
         """Insert through the cache (which invalidates itself); raises KeyInUse for a taken key."""
@@ -120,13 +125,13 @@ class AppData:
         kept, so the dashboard still lists the app's event keys).
         """
         prefix = {"_id": {"$regex": f"^{re.escape(app_id)}_"}}
-        for collection in AGGREGATE_COLLECTIONS:
+        for collection in self.bucket_collections:
             self.stats.round_trips += 1
             await self.db[collection].delete_many(prefix)
         doomed = set(await self.event_collections(app_id))
         doomed.update(name for name in await self._collection_names()
                       if name.startswith("plugin_") and name.endswith(app_id))
-        doomed.update((app_users_name(app_id), metric_changes_name(app_id)))
+        doomed.update((app_users_name(app_id), metric_changes_name(app_id), *self.plugin_collections(app_id)))
         for name in sorted(doomed):
             self.stats.round_trips += 1
             await self.db.drop_collection(name)
@@ -139,11 +144,12 @@ class AppData:
         """Remove the app's time buckets outside `kept` (`YYYY:M`/`YYYY:0` ids, see `kept_period`).
 
         Devices last seen before `oldest` get `ls` 1 so they count as returning-unique again, and
-        older metric changes go, as in Countly's partial reset. Plugin collections are left alone.
+        older metric changes go, as in Countly's partial reset. Plugins' time-bucket collections are
+        trimmed like the core's; their per-app `plugin_…` collections are left alone.
         """
         keep_ids = [f"{app_id}_{bucket}" for bucket in kept]
         query = {"$and": [{"_id": {"$regex": f"^{re.escape(app_id)}_"}}, {"_id": {"$nin": keep_ids}}]}
-        for collection in AGGREGATE_COLLECTIONS:
+        for collection in self.bucket_collections:
             self.stats.round_trips += 1
             await self.db[collection].delete_many(query)
         for name in await self.event_collections(app_id):
