@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from functools import partial
 from collections.abc import Hashable, Mapping
 from typing import Any
 
@@ -17,7 +18,7 @@ from aiohttp import web
 from server import keys
 from server.errors import BadRequest, ServiceUnavailable
 from server.ingest import checksum
-from server.ingest.process import Context, Outcome, WriteHook, transition
+from server.ingest.process import Context, Outcome, WriteHook, merge_device, transition
 from server.ingest.request import SdkRequest, parse
 from server.mongo import event_collection_name
 from server.storage.apps import App, app_id_of
@@ -79,6 +80,8 @@ class Ingestor:
                       registry=registry, allows=self._allows, write_hook=self._write_hook(),
                       omitted_segments=frozenset(app.get("omitted_segments") or ()))
         key = device_key(req.app_key, req.device_id)
+        if req.old_device_id is not None:
+            await self._merge(app_id, req, key)
         outcome: Outcome = await self.app[keys.DEVICES].apply(app_id, key, lambda old: transition(old, req, ctx))
         batcher = self.app[keys.BATCHER]
         stats = self.app[keys.STATS]
@@ -88,6 +91,17 @@ class Ingestor:
             return outcome, batcher.pending_for(token) if token else None
         stats.requests += 1
         return outcome, batcher.enqueue(outcome.updates, token)
+
+    async def _merge(self, app_id: str, req: SdkRequest, key: str) -> None:
+        """Move the history of `old_device_id` to the request's device (then drop the old one)."""
+        assert req.old_device_id is not None
+        devices = self.app[keys.DEVICES]
+        old_key = device_key(req.app_key, req.old_device_id)
+        previous = await devices.find(app_id, old_key)
+        if previous is None:
+            return
+        await devices.apply(app_id, key, partial(merge_device, previous, old_key, device_id=req.device_id))
+        await devices.delete(app_id, old_key)
 
     def _allows(self, collection: str, zero_id: str, set_name: str, value: str) -> bool:
         s = self.settings

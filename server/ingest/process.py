@@ -112,6 +112,36 @@ def transition(old: State | None, req: SdkRequest, ctx: Context) -> tuple[State 
     return state, Outcome(updates, warnings)
 
 
+MERGED_KEEP = 16
+SUMMED = ("sc", "tsd", "ev")
+CONTROL = ("_id", "v", "rq", "mg")
+
+
+def merge_device(previous: State, old_key: str, current: State | None,
+                 device_id: str) -> tuple[State | None, None]:
+    """A device changed its id (`old_device_id`): the new id continues the old one's history.
+
+    Idempotent: the old document's key is remembered in `mg`, so a retried merge changes nothing.
+    Aggregates already counted stay as they are (as Countly's merge).
+    """
+    if current is not None and old_key in current.get("mg", []):
+        return current, None
+    history = {k: v for k, v in previous.items() if k not in CONTROL}
+    if current is None or "fs" not in current:
+        merged = {**history, **{k: v for k, v in (current or {}).items() if k not in ("fs", "ls")}}
+        merged["did"] = device_id
+    else:
+        merged = dict(current)
+        if "fs" in history:
+            merged["fs"] = min(current["fs"], history["fs"])
+            merged["ls"] = max(current.get("ls", current["fs"]), history.get("ls", history["fs"]))
+        for key in SUMMED:
+            if key in history:
+                merged[key] = merged.get(key, 0) + history[key]
+    merged["mg"] = [*(current or {}).get("mg", []), old_key][-MERGED_KEEP:]
+    return merged, None
+
+
 def close_due(old: State | None, now: float, ctx: Context) -> tuple[State | None, Outcome]:
     """The session closer's transition: close an ended or inactive session (no request)."""
     if old is None:

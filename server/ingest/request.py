@@ -54,6 +54,7 @@ class SdkRequest:
     ip: str | None = None
     tz: int | None = None
     user_details: dict[str, Any] | None = None
+    old_device_id: str | None = None  # the device's previous id (SDK `change_id` with merge)
     fingerprint: str | None = None  # only requests carrying a `timestamp` (SDK traffic)
     params: Mapping[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
@@ -188,5 +189,8 @@ def parse(values: Mapping[str, Any], now: float, *, duration_limit: int, client_
     req.ip = str(ip) if isinstance(ip, (str, int)) and str(ip) else client_ip
     tz = _number(values.get("tz"))
     req.tz = int(tz) if tz is not None else None
+    old = values.get("old_device_id")
+    if isinstance(old, (str, int)) and str(old) and str(old) != device_id:
+        req.old_device_id = str(old)
     req.fingerprint = fingerprint(values)
     return req

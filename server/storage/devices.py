@@ -135,7 +135,18 @@ class DeviceStore(Generic[R]):
             return True
         return False
 
+    async def delete(self, app_id: str, device_key: str) -> None:
+        self._cache.pop((app_id, device_key), None)
+        self.stats.round_trips += 1
+        try:
+            await self.db[app_users_name(app_id)].delete_one({"_id": device_key})
+        except PyMongoError as exc:
+            raise ServiceUnavailable("Database unavailable, please retry later") from exc
+
     async def find(self, app_id: str, device_key: str) -> State | None:
+        cached = self._cache.get((app_id, device_key))
+        if cached is not None:
+            return dict(cached)
         self.stats.round_trips += 1
         doc: State | None = await self.db[app_users_name(app_id)].find_one({"_id": device_key})
         return doc
