@@ -21,6 +21,7 @@ async def test_merged_device_is_a_returning_user_and_the_old_document_goes(tally
     assert await tally.write(app_key=app["key"], device_id="user-42", begin_session=1, timestamp=ts,
                              metrics={"_os": "Android"}) == OK
     status, body = await tally.read(app_id=app["_id"], method="sessions")
+    assert status == 200
     year = body["2024"]
     assert (year["t"], year["n"], year["u"], year["e"]) == (2, 1, 1, 4)
     users = tally.app[keys.DB][app_users_name(app["_id"])]
@@ -53,4 +54,5 @@ async def test_unknown_old_id_changes_nothing(tally: Tally) -> None:
     assert await tally.write(app_key=app["key"], device_id="n", old_device_id="never-seen", begin_session=1,
                              timestamp=ts) == OK
     status, body = await tally.read(app_id=app["_id"], method="sessions")
+    assert status == 200
     assert (body["2024"]["t"], body["2024"]["n"]) == (1, 1)

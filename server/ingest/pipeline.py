@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from functools import partial
 from collections.abc import Hashable, Mapping
+from functools import partial
 from typing import Any
 
 from aiohttp import web
