@@ -386,14 +386,15 @@ async def profile_run(a: argparse.Namespace, cpus: set[int] | None, stamp: str) 
     srv = Server("tally-counted-profile", argv, tally_env(admin, a.tally_env), cpus,
                  RESULTS / f"{stamp}-tally-profile.log", port)
     spy = None
+    spy_log = open(RESULTS / f"{stamp}-py-spy.log", "wb")  # noqa: SIM115, ASYNC230 - closed below
     try:
         await srv.ready()
         _app_id, app_key = await create_tally_app(port, admin, "profile")
         wl = Workload(app_key, a.devices, prefix="pr")
         if pyspy is not None:
-            spy = subprocess.Popen([pyspy,  # noqa: ASYNC220 - started once, waited for below "record", "--pid", str(srv.pid), "--duration", str(int(a.seconds)),
-                                    "--rate", "200", "--format", "raw", "--output", str(prof) + ".txt"],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+            spy_argv = [pyspy, "record", "--pid", str(srv.pid), "--duration", str(int(a.seconds)),
+                        "--rate", "200", "--format", "raw", "--output", str(prof) + ".txt"]
+            spy = subprocess.Popen(spy_argv, stdout=spy_log, stderr=subprocess.STDOUT)  # noqa: ASYNC220
         r = await run_phase("counted profile", HOST, port, wl, connections=a.connections, seconds=a.seconds,
                             warmup=0.0, server_pid=srv.pid)
         if spy is not None:
@@ -402,6 +403,7 @@ async def profile_run(a: argparse.Namespace, cpus: set[int] | None, stamp: str) 
         srv.stop()
         if spy is not None and spy.poll() is None:
             spy.kill()
+        spy_log.close()
     out: dict[str, Any] = {"rps_under_profiler": r.rps, "tool": "py-spy" if pyspy else "cProfile",
                            "file": str(prof) + (".txt" if pyspy else ".prof")}
     if pyspy is not None and Path(out["file"]).exists():
