@@ -168,6 +168,12 @@ def derive(r: PhaseResult) -> dict[str, Any]:
         "failures": _d(r, "tally", "failures"),
         "duplicates": _d(r, "tally", "duplicates"),
     }
+    gb, ga = (r.counters_before or {}).get("gc"), (r.counters_after or {}).get("gc")
+    if gb and ga:
+        out["gc_collections_in_window"] = [a - b for a, b in zip(ga["count"], gb["count"], strict=True)]
+        out["gc_ms_in_window"] = round(sum(ga["total_ms"]) - sum(gb["total_ms"]), 1)
+        out["gc_share_of_window"] = round(out["gc_ms_in_window"] / 1000 / r.seconds, 3) if r.seconds else None
+        out["gc_longest_pause_ms_so_far"] = max(ga["max_ms"])
     if r.counters_after and r.counters_after.get("store"):
         out.update({
             "store_round_trips_per_request": _ratio(_d(r, "store", "round_trips"), items),
@@ -450,16 +456,23 @@ def markdown(res: dict[str, Any]) -> str:
                      f"| {sum(p['errors'].values())} | {p['client_cpu']:.0%} | {p['server_cpu']:.0%} "
                      f"| {p['other_cpu']:.2f} | {t['peak_rss_kb'] / 1024:.0f} |")
     lines.append("")
+    gcs = [(st, t["peak_derived"]) for st, t in res.get("tally", {}).items() if "gc_ms_in_window" in t["peak_derived"]]
+    for st, d in gcs:
+        lines.append(f"GC in the {st} peak window: collections per generation {d['gc_collections_in_window']}, "
+                     f"{d['gc_ms_in_window']} ms ({d['gc_share_of_window']:.1%} of the window), longest pause so far "
+                     f"{d['gc_longest_pause_ms_so_far']} ms.  ")
+    lines.append("")
     lines.append("| set-up | target rate req/s | achieved | p50 ms | p99 ms | p99 target ms | late sends | errors "
-                 "| other procs CPU |")
-    lines.append("|" + "---|" * 9)
+                 "| other procs CPU | GC time in window | longest GC pause so far ms |")
+    lines.append("|" + "---|" * 11)
     target = cfg["batch_interval_ms"] + 10
     for store, t in res.get("tally", {}).items():
         q = t.get("partial")
         if q:
             lines.append(f"| {store} at {cfg['rate_fraction']:.0%} of peak | {q['target_rate']:,.0f} | {q['rps']:,.0f} "
                          f"| {q['p50_ms']} | {q['p99_ms']} | {target:g} | {q['late_sends']} | {sum(q['errors'].values())} "
-                         f"| {q['other_cpu']:.2f} |")
+                         f"| {q['other_cpu']:.2f} | {fmt(t['partial_derived'].get('gc_share_of_window'), 3)} "
+                         f"| {fmt(t['partial_derived'].get('gc_longest_pause_ms_so_far'), 1)} |")
     lines.append("")
     mem = [(s, t["memory_run"]) for s, t in res.get("tally", {}).items() if t.get("memory_run")]
     if mem:

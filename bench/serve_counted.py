@@ -24,17 +24,20 @@ configured); the only additions are:
   `--counters-dir`, every worker writes its counters to `DIR/counters-<pid>.json` each second
   and at shutdown, so the runner can add them up.
 * `--cprofile FILE`: profile the (single) worker with cProfile and write FILE at shutdown.
+* garbage-collector pauses (count, total and longest per generation) in `/bench/counters`.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
 import cProfile
+import gc
 import logging
 import os
 import signal
 import socket
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -51,11 +54,38 @@ log = logging.getLogger("bench.serve")
 COUNTED: web.AppKey[CountedDatabase | None] = web.AppKey("bench_counted")
 
 
+class GcPauses:
+    """Garbage-collector pauses of this process, per generation (via `gc.callbacks`)."""
+
+    def __init__(self) -> None:
+        self.count = [0, 0, 0]
+        self.total_ms = [0.0, 0.0, 0.0]
+        self.max_ms = [0.0, 0.0, 0.0]
+        self._start = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+            return
+        g = info.get("generation", 0)
+        ms = (time.perf_counter() - self._start) * 1000
+        self.count[g] += 1
+        self.total_ms[g] += ms
+        self.max_ms[g] = max(self.max_ms[g], ms)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"count": list(self.count), "total_ms": [round(x, 1) for x in self.total_ms],
+                "max_ms": [round(x, 1) for x in self.max_ms]}
+
+
+GC = GcPauses()
+
+
 def counters_of(app: web.Application) -> dict[str, Any]:
     db = app[COUNTED]
     stats = app.get(keys.STATS)
     return {"pid": os.getpid(), "store": db.snapshot() if db is not None else None,
-            "tally": stats.snapshot() if stats is not None else None}
+            "tally": stats.snapshot() if stats is not None else None, "gc": GC.snapshot()}
 
 
 async def counters(request: web.Request) -> web.Response:
@@ -133,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench.serve_counted: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    gc.callbacks.append(GC)
     if args.workers > 1 and args.store == "memory":
         print("bench.serve_counted: --workers needs --store counted (memory:// lives in one process)",
               file=sys.stderr)
