@@ -26,6 +26,10 @@ def open_client(settings: Settings) -> tuple[Client, Database]:
     if settings.embedded:
         from mongomock_motor import AsyncMongoMockClient
 
+        from server import embedded
+
+        embedded.install()
+
         log.warning("TALLY_MONGO_URL is memory://: the embedded store keeps data in this process only; "
                     "nothing is persisted and everything is lost when the server stops")
         mock: Client = AsyncMongoMockClient()
