@@ -31,7 +31,7 @@ def _candidate_ids(spec: Any) -> list[Any] | None:
     return [spec]
 
 
-def _iter_documents(self: Any, filter: Any) -> Iterable[dict[str, Any]]:  # noqa: A002 - mongomock's name
+def _iter_documents(self: Any, filter: Any) -> Iterable[dict[str, Any]]:
     ids = _candidate_ids(filter.get("_id", _MISSING)) if isinstance(filter, dict) and "_id" in filter else None
     if ids is None:
         return _ORIGINAL(self, filter)  # type: ignore[no-any-return]
@@ -53,4 +53,4 @@ def _lookup(self: Any, filter: dict[str, Any], ids: list[Any]) -> Iterator[dict[
 
 def install() -> None:
     """Give mongomock's collections the `_id` fast path (idempotent)."""
-    mongomock.collection.Collection._iter_documents = _iter_documents
+    mongomock.collection.Collection._iter_documents = _iter_documents  # type: ignore[method-assign]

@@ -24,7 +24,7 @@ FILTERS: list[dict[str, Any]] = [
 async def _answers(flt: dict[str, Any]) -> list[Any]:
     db = AsyncMongoMockClient()["e"]
     await db.c.insert_many([dict(d) for d in DOCS])
-    return sorted((str(d["_id"]) for d in await db.c.find(flt).to_list(None)))
+    return sorted(str(d["_id"]) for d in await db.c.find(flt).to_list(None))
 
 
 @pytest.mark.parametrize("flt", FILTERS, ids=[str(f) for f in FILTERS])
