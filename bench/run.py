@@ -39,6 +39,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+ALL_CPUS: set[int] = set(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else set()
+
+
 def cpu_plan() -> tuple[set[int] | None, set[int] | None]:
     """(client CPUs, server CPUs): first CPU for the client, the others for the server."""
     try:
@@ -58,8 +61,9 @@ class Server:
         self.started = time.perf_counter()
 
         def pin() -> None:
-            if cpus:
-                os.sched_setaffinity(0, cpus)
+            # children inherit the runner's own pinning: always set the server's CPUs explicitly
+            if cpus or ALL_CPUS:
+                os.sched_setaffinity(0, cpus or ALL_CPUS)
 
         self.proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
                                      preexec_fn=pin)  # noqa: PLW1509 - the runner starts no threads
