@@ -16,8 +16,6 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from server.ingest.process import Applied
-from server.ingest.request import parse_events
-from server.params import json_param
 from server.storage.merge import Update
 
 SESSION = "[CLY]_session"
@@ -83,17 +81,11 @@ def updates(applied: Applied) -> list[Update]:
         counts[(SESSION, work.time(req.ts).month_id)][f"d.{dow}.{hour}.count"] += 1
     if req.events:
         accepted = accepted_event_keys(applied)
-        raw_items, _ok = json_param(req.params.get("events"), list)
-        parsed = iter(req.events)
-        for item in raw_items or []:
-            # the core's own parser decides which raw items became events, in the same order
-            if not parse_events([item], req.ts, []):
-                continue
-            event = next(parsed, None)
-            if event is None or event.key not in accepted:
+        for event in req.events:
+            if event.key not in accepted:
                 continue
             default = sent if sent != (-1, -1) else fallback(event.ts)
-            dow, hour = slot_of(item, default)
+            dow, hour = slot_of(event.raw, default)
             counts[(event.key, work.time(event.ts).month_id)][f"d.{dow}.{hour}.count"] += event.count
     name = collection_name(work.app_id)
     return [Update(name, doc_id(kind, month), {"$inc": dict(inc), "$set": {"m": month, "s": kind}})

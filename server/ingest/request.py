@@ -34,6 +34,7 @@ class Event:
     dur: float | None
     segmentation: dict[str, Any]
     ts: float
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)  # the item as sent (plugins)
 
 
 @dataclass(slots=True)
@@ -154,7 +155,7 @@ def parse_events(raw: Any, now: float, warnings: list[str]) -> list[Event]:
             seg = None
         ts = parse_timestamp(item.get("timestamp"), now) if item.get("timestamp") is not None else None
         events.append(Event(key, count, round(total, 5) if total is not None else None, dur, seg or {},
-                            ts if ts is not None else -1.0))
+                            ts if ts is not None else -1.0, item))
     return events
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 OPERATORS = ("$inc", "$set", "$max", "$min", "$addToSet", "$setOnInsert")
@@ -51,8 +52,7 @@ class _OpDoc:
         """True when `path` (or a path above or below it) is already in this document."""
         if path in self.paths or path in self.prefixes:
             return True
-        pieces = path.split(".")
-        return any(".".join(pieces[:i]) in self.paths for i in range(1, len(pieces)))
+        return any(p in self.paths for p in _prefixes(path))
 
     def try_add(self, op: str, path: str, value: Any) -> bool:
         owner = self.paths.get(path)
@@ -64,11 +64,17 @@ class _OpDoc:
             return True
         if self.touches(path):
             return False
-        pieces = path.split(".")
         self.ops.setdefault(op, {})[path] = _unique(value) if op == "$addToSet" else value
         self.paths[path] = op
-        self.prefixes.update(".".join(pieces[:i]) for i in range(1, len(pieces)))
+        self.prefixes.update(_prefixes(path))
         return True
+
+
+@lru_cache(maxsize=65536)
+def _prefixes(path: str) -> tuple[str, ...]:
+    """The proper prefixes of a dotted path: "d.7.t" → ("d", "d.7")."""
+    pieces = path.split(".")
+    return tuple(".".join(pieces[:i]) for i in range(1, len(pieces)))
 
 
 def _unique(values: Any) -> list[Any]:
@@ -90,6 +96,11 @@ class MergedUpdates:
         docs = self.docs.setdefault((update.collection, update.id), [])
         for op, fields in update.ops.items():
             for path, value in fields.items():
+                if len(docs) == 1:  # the usual case: one document, path new or under the same operator
+                    only = docs[0]
+                    if only.paths.get(path) == op:
+                        only.ops[op][path] = _combine(op, only.ops[op][path], value)
+                        continue
                 # Order matters across documents: an operation may only join the last document
                 # that already touches its path, or a later one.
                 start = next((i for i in range(len(docs) - 1, -1, -1) if docs[i].touches(path)), 0)
