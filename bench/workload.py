@@ -167,9 +167,10 @@ class Workload:
         return steps[s].replace(DEV_SLOT, self.ids[device]).replace(TS_SLOT, b"%d" % ts_ms)
 
     def items_per_request(self) -> float:
-        """Average SDK requests (bulk items count one each) per HTTP request, over a full cycle."""
-        http = sum(1 if k[2] else self.STEPS for k in self.kind)
-        return self.STEPS * self.devices / max(http, 1)
+        """SDK requests (bulk items count one each) per HTTP request: connections visit their
+        devices round-robin, one request per device per round, so a bulk device sends as many
+        HTTP requests as any other device, each carrying a whole session."""
+        return sum(self.STEPS if k[2] else 1 for k in self.kind) / max(self.devices, 1)
 
     def shares(self) -> dict[str, float]:
         n = max(self.devices, 1)
