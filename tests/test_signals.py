@@ -78,3 +78,32 @@ async def test_signal_answers_in_flight_requests_then_exits(signum: int) -> None
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+async def test_signal_right_after_traffic_exits_promptly(signum: int) -> None:
+    port = _free_port()
+    root = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "TALLY_MONGO_URL": "memory://", "TALLY_ADMIN_API_KEY": ADMIN_KEY}
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "server", "--host", "127.0.0.1", "--port",
+                                                str(port), cwd=ROOT, env=env, stdout=asyncio.subprocess.DEVNULL,
+                                                stderr=asyncio.subprocess.DEVNULL)
+    try:
+        async with aiohttp.ClientSession() as session:
+            await _ready(session, root, proc)
+            args = json.dumps({"name": "sig", "timezone": "UTC"})
+            async with session.get(f"{root}/i/apps/create", params={"api_key": ADMIN_KEY, "args": args}) as r:
+                app = await r.json()
+
+            async def send(i: int) -> int:
+                params = {"app_key": app["key"], "device_id": f"d{i}", "begin_session": "1"}
+                async with session.get(root + "/i", params=params) as r:
+                    return r.status
+
+            assert set(await asyncio.gather(*(send(i) for i in range(200)))) == {200}
+        proc.send_signal(signum)
+        assert await asyncio.wait_for(proc.wait(), 10) == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()

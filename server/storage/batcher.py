@@ -84,7 +84,8 @@ class WriteBatcher:
         if self._task is None:  # no background loop (tests): write now
             await self.flush()
         try:
-            await asyncio.wait_for(asyncio.shield(done), self.timeout)
+            async with asyncio.timeout(self.timeout):
+                await asyncio.shield(done)
         except TimeoutError:
             raise ServiceUnavailable("Database unavailable, please retry later") from None
 
@@ -138,12 +139,15 @@ class WriteBatcher:
     async def run(self) -> None:
         """Background loop: flush after the interval, at once when full, retry with back-off."""
         backoff = 0.05
-        while True:
+        while not self._closing:
             await self._wake.wait()
             self._wake.clear()
-            if self._retrying is None and self.interval > 0:
+            if self._retrying is None and self.interval > 0 and not self._full.is_set():
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
+                # that arrives as the event fires, and the loop would never end.
                 try:
-                    await asyncio.wait_for(self._full.wait(), self.interval)
+                    async with asyncio.timeout(self.interval):
+                        await self._full.wait()
                 except TimeoutError:
                     pass
             ok = await self.flush()
@@ -177,10 +181,9 @@ class WriteBatcher:
             log.error("shutdown: %d updates could not be written", self.pending())
         if self._task is not None:
             self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+            done, _ = await asyncio.wait({self._task}, timeout=5)
+            if not done:
+                log.error("shutdown: the batcher loop did not stop")
             self._task = None
 
 
