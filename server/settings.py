@@ -55,7 +55,7 @@ class Settings:
     country_data: bool = _help("record countries (false: every user is Unknown)", True)
     city_data: bool = _help("record cities (false: every city is Unknown)", True)
     prevent_duplicate_requests: bool = _help("ignore SDK retries of a request already stored", True)
-    duplicate_window: int = _help("recent request fingerprints remembered per device", 64)
+    duplicate_window: int = _help("recent request fingerprints remembered per device", 32)
     cors_origin: str = _help("Access-Control-Allow-Origin sent with every reply", "*")
     plugins: tuple[str, ...] = _help("enabled plugins (names of folders under plugins/); ['*'] = all", ["*"])
     plugins_strict: bool = _help("a plugin that fails on a request fails the request (tests); false: it is "

@@ -85,7 +85,7 @@ class Ingestor:
         outcome: Outcome = await self.app[keys.DEVICES].apply(app_id, key, lambda old: transition(old, req, ctx))
         batcher = self.app[keys.BATCHER]
         stats = self.app[keys.STATS]
-        token: Hashable | None = (app_id, key, req.fingerprint) if req.fingerprint else None
+        token: Hashable | None = (app_id, key, req.fingerprint) if req.fingerprint is not None else None
         if outcome.duplicate:
             stats.duplicates += 1
             return outcome, batcher.pending_for(token) if token else None

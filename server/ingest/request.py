@@ -56,7 +56,7 @@ class SdkRequest:
     tz: int | None = None
     user_details: dict[str, Any] | None = None
     old_device_id: str | None = None  # the device's previous id (SDK `change_id` with merge)
-    fingerprint: str | None = None  # only requests carrying a `timestamp` (SDK traffic)
+    fingerprint: int | None = None  # only requests carrying a `timestamp` (SDK traffic)
     params: Mapping[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
@@ -86,11 +86,14 @@ def identity(values: Mapping[str, Any], fallback_app_key: Any = None) -> tuple[s
     return str(app_key), str(device_id)
 
 
-def fingerprint(values: Mapping[str, Any]) -> str | None:
+def fingerprint(values: Mapping[str, Any]) -> int | None:
+    """60 bits of SHA-1 of the request minus retry/checksum fields (fits MongoDB's int64, small in
+    memory); None for requests without a `timestamp`, which SDKs always send."""
     if values.get("timestamp") in (None, ""):
         return None
     kept = {k: v for k, v in values.items() if k not in FINGERPRINT_SKIP}
-    return hashlib.sha1(orjson.dumps(kept, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)).hexdigest()
+    digest = hashlib.sha1(orjson.dumps(kept, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)).digest()
+    return int.from_bytes(digest[:8], "big") >> 4
 
 
 def parse_duration(raw: Any, limit: int) -> int | None:

@@ -146,7 +146,7 @@ def test_parse_full_request() -> None:
     assert (req.country_code, req.city, req.region, req.location) == ("lv", "Riga", "RIX", "56.9,24.1")
     assert (req.ip, req.tz) == ("192.0.2.1", 120)
     assert req.warnings == []
-    assert isinstance(req.fingerprint, str) and len(req.fingerprint) == 40
+    assert isinstance(req.fingerprint, int) and 0 <= req.fingerprint < 2**60
 
 
 @pytest.mark.parametrize("name,message", [
