@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from typing import Any
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -75,7 +76,32 @@ def _bucket_start(candidate: float, ts: float, tz: ZoneInfo, same: Callable[[dat
     return float(hi)
 
 
+SLOT = 900
+
+
 def parts(ts: float, tz_name: str) -> TimeParts:
+    """The time parts of `ts` in `tz_name`.
+
+    Since 1972 every UTC offset and DST change falls on a quarter hour, so all instants of a
+    15-minute UTC slot share their local hour, day, week…: those are computed once per slot
+    (checked at both ends of the slot) and cached; only `ts` differs.
+    """
+    fields = _slot_fields(tz_name, int(ts // SLOT))
+    if fields is None:
+        return _compute(ts, tz_name)
+    return TimeParts(ts, *fields)
+
+
+@lru_cache(maxsize=16384)
+def _slot_fields(tz_name: str, slot: int) -> tuple[Any, ...] | None:
+    first, last = _compute(slot * SLOT, tz_name), _compute(slot * SLOT + SLOT - 1, tz_name)
+    if (first.day_start, first.hour_start) != (last.day_start, last.hour_start) or first.hour != last.hour:
+        return None
+    return (first.year, first.month, first.day, first.hour, first.week, first.weekday, first.day_start,
+            first.hour_start, first.month_start, first.year_start)
+
+
+def _compute(ts: float, tz_name: str) -> TimeParts:
     tz = zone(tz_name)
     local = datetime.fromtimestamp(ts, tz)
     d = local.date()
