@@ -17,13 +17,13 @@ log = logging.getLogger(__name__)
 JSON_TYPE = "application/json"
 CALLBACK_RE = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)*$")
 _ENTITY_RE = re.compile(r"&(amp|lt|gt|quot|#39|#\d+|#x[0-9a-fA-F]+);")
-_SPECIAL = frozenset("\"'&<>")
+_NEEDS_ESCAPE = re.compile("[\"'&<>]")
 SECURITY_HEADERS = {"X-Frame-Options": "deny", "X-XSS-Protection": "1; mode=block"}
 
 
 def escape_html(text: str) -> str:
     """Countly's output escaping; an `&` that already starts an entity is kept (idempotent)."""
-    if not _SPECIAL.intersection(text):
+    if _NEEDS_ESCAPE.search(text) is None:
         return text
     if text.startswith("{") and text.endswith("}"):
         try:
