@@ -5,8 +5,10 @@ with all of them, the expectation summary and the relevant part of the /o reply.
 """
 from __future__ import annotations
 
+import calendar
 import json
 import math
+import time
 from typing import Any
 
 from .expect import EventStats, Expected
@@ -148,6 +150,7 @@ def check_events(tally: TallyClient, app_id: str, exp: Expected) -> None:
                 m.eq(f"{w}&segmentation={sk} <year>.{val}.s", st.s, float(got["s"]))
                 m.eq(f"{w}&segmentation={sk} <year>.{val}.dur", st.dur, float(got["dur"]))
     m.check(exp, *bodies)
+    check_analytics(tally, app_id, exp)
 
 
 def check_metrics(tally: TallyClient, app_id: str, exp: Expected, *, cities: bool = True) -> None:
@@ -189,3 +192,50 @@ def year_view(tally: TallyClient, app_id: str) -> dict[str, Any]:
     d = tally.read(app_id, "device_details")
     view["device_details.meta"] = {k: sorted(v) for k, v in d.get("meta", {}).items()}
     return view
+
+
+def _period(exp: Expected) -> list[int]:
+    """A `[start, end]` ms period covering every day the scenario touched (apps are UTC)."""
+    days = exp.days() or [time.gmtime()[:3]]
+    first, last = min(days), max(days)
+    return [calendar.timegm((*first, 0, 0, 0)) * 1000, (calendar.timegm((*last, 0, 0, 0)) + 86399) * 1000]
+
+
+def time_text(minutes: float) -> str:
+    """The dashboard's time format (contract §7.1): min, hours, days, years with one decimal."""
+    if minutes >= 142560:
+        return f"{minutes / 525600:.1f} years"
+    if minutes >= 1440:
+        return f"{minutes / 1440:.1f} days"
+    if minutes >= 60:
+        return f"{minutes / 60:.1f} hours"
+    return f"{minutes:.1f} min"
+
+
+def check_analytics(tally: TallyClient, app_id: str, exp: Expected) -> None:
+    """/o/analytics shows what the scenario did: dashboard totals, daily sessions, events per day."""
+    period = _period(exp)
+    key = tally.server.admin_key
+    m = Mismatches(f"/o/analytics of app {app_id} for {period}")
+    status, dash = tally.call("/o/analytics/dashboard", api_key=key, app_id=app_id, period=period)
+    m.eq("dashboard status", 200, status)
+    figures = next(iter(dash.values()))["dashboard"] if status == 200 else {}
+    m.eq("dashboard total_sessions", exp.total("t"), num(figures, "total_sessions", "total"))
+    m.eq("dashboard new_users", exp.total("n"), num(figures, "new_users", "total"))
+    m.eq("dashboard total_time", time_text(exp.total("d") / 60), num(figures, "total_time", "total"))
+    status, series = tally.call("/o/analytics/sessions", api_key=key, app_id=app_id, period=period)
+    m.eq("sessions status", 200, status)
+    by_day = {row["_id"]: row for row in series} if status == 200 else {}
+    for (y, mo, d) in exp.days():
+        for k in ("t", "n", "d", "e"):
+            m.eq(f"sessions {y}-{mo}-{d}.{k}", exp.total(k, y, mo, d), by_day.get(f"{y}-{mo}-{d}", {}).get(k, 0))
+    bodies: list[Any] = [dash, series]
+    for event, total in exp.events.items():
+        status, rows = tally.call("/o/analytics/events", api_key=key, app_id=app_id, event=event, period=period)
+        m.eq(f"events {event} status", 200, status)
+        bodies.append({event: rows})
+        if status == 200:
+            m.eq(f"events {event} c", total.c, sum(r.get("c", 0) for r in rows))
+            m.eq(f"events {event} s", total.s, float(sum(r.get("s", 0) for r in rows)))
+            m.eq(f"events {event} dur", total.dur, float(sum(r.get("dur", 0) for r in rows)))
+    m.check(exp, *bodies)
