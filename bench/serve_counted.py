@@ -35,7 +35,6 @@ import gc
 import logging
 import os
 import signal
-import socket
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -47,7 +46,7 @@ from aiohttp import web
 
 from bench.countedstore import CountedDatabase
 from server import keys
-from server.app import create_app
+from server.app import create_app, tune_gc
 from server.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("bench.serve")
@@ -143,6 +142,7 @@ async def _prepare(settings: Settings, db: CountedDatabase, name: str) -> dict[s
 
 
 def _run(app: web.Application, settings: Settings, **where: Any) -> None:
+    tune_gc()  # as `python -m server` does
     web.run_app(app, access_log=logging.getLogger("server") if settings.access_log else None, print=None,
                 shutdown_timeout=settings.write_timeout + 5, **where)
 
@@ -185,16 +185,12 @@ def main(argv: list[str] | None = None) -> int:
     shared = CountedDatabase(settings.mongo_database)
     created = asyncio.run(_prepare(settings, shared, args.app_name))
     (args.counters_dir / "app.json").write_bytes(orjson.dumps(created))
-    sock = socket.socket(socket.AF_INET)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((args.host, args.port))
-    sock.listen(1024)
-    sock.set_inheritable(True)
     children = []
-    for _ in range(args.workers):
+    for _ in range(args.workers):  # one SO_REUSEPORT socket per worker, as `python -m server`
         pid = os.fork()
         if pid == 0:
-            _run(build(settings, args.store, args.counters_dir, shared), settings, sock=sock)
+            _run(build(settings, args.store, args.counters_dir, shared), settings, host=args.host, port=args.port,
+                 reuse_port=True)
             os._exit(0)
         children.append(pid)
 

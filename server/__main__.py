@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import logging
 import os
 import signal
@@ -32,12 +31,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(settings: Settings, host: str, port: int) -> None:
-    from server.app import create_app
+    from server.app import create_app, tune_gc
 
     access_log = log if settings.access_log else None
     shutdown = settings.write_timeout + 5
     if settings.workers == 1:
-        _tune_gc()
+        tune_gc()
         web.run_app(create_app(settings), host=host, port=port, access_log=access_log, print=None,
                     shutdown_timeout=shutdown)
         return
@@ -48,7 +47,7 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     for _ in range(settings.workers):
         pid = os.fork()
         if pid == 0:
-            _tune_gc()
+            tune_gc()
             web.run_app(create_app(settings), host=host, port=port, reuse_port=True, access_log=access_log,
                         print=None, shutdown_timeout=shutdown)
             os._exit(0)
@@ -70,14 +69,6 @@ def _serve(settings: Settings, host: str, port: int) -> None:
         status = status or os.waitstatus_to_exitcode(code)
     if status:
         sys.exit(status)
-
-
-def _tune_gc() -> None:
-    """Start-up objects never die: freeze them out of the collector, and collect the young
-    generation less often (request handling allocates many short-lived containers)."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 20)
 
 
 def main(argv: list[str] | None = None) -> int:
