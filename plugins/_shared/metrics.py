@@ -21,6 +21,7 @@ from aiohttp import web
 from server import keys
 from server.hookspecs import Allows, Reader
 from server.ingest import clean
+from server.ingest.metrics import count_value
 from server.ingest.process import Applied
 from server.ingest.work import Work
 from server.params import Params
@@ -57,23 +58,7 @@ def count_session(applied: Applied, values: Mapping[PluginMetric, str], allows: 
             continue
         b = own.buckets(metric.collection, tp)
         b.add_meta(metric.meta, value)
-        b.day(f"{value}.t")
-        if applied.is_new_user:
-            b.day(f"{value}.n")
-            b.day(f"{value}.u")
-            b.zero_levels(f"{value}.u")
-        elif before.get(metric.field) != value:
-            b.day(f"{value}.u")
-            b.zero_levels(f"{value}.u")
-        else:
-            if levels.day:
-                b.day(f"{value}.u")
-            if levels.week:
-                b.week(f"{value}.u")
-            if levels.month:
-                b.month_level(f"{value}.u")
-            if levels.year:
-                b.year(f"{value}.u")
+        count_value(b, value, is_new=applied.is_new_user, changed=before.get(metric.field) != value, levels=levels)
     return own.updates()
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from server.ingest import clean
+from server.ingest.buckets import Buckets
 from server.ingest.sessions import Levels
 from server.ingest.work import Work
 from server.timebuckets import TimeParts
@@ -101,24 +102,29 @@ def aggregate(state: State, values: dict[str, str], city: str | None, tp: TimePa
             continue
         b = work.buckets(metric.collection, tp)
         b.add_meta(metric.meta, value)
-        b.day(f"{value}.t")
-        previous = state.get(metric.field)
-        if is_new:
-            b.day(f"{value}.n")
+        count_value(b, value, is_new=is_new, changed=state.get(metric.field) != value, levels=levels)
+
+
+def count_value(b: Buckets, value: str, *, is_new: bool, changed: bool, levels: Levels) -> None:
+    """One metric value of a counted session: `t` always; `n`/`u` for a new user; `u` at every
+    level when the device's value changed; else `u` only at the unique levels the session hit."""
+    b.day(f"{value}.t")
+    if is_new:
+        b.day(f"{value}.n")
+        b.day(f"{value}.u")
+        b.zero_levels(f"{value}.u")
+    elif changed:
+        b.day(f"{value}.u")
+        b.zero_levels(f"{value}.u")
+    else:
+        if levels.day:
             b.day(f"{value}.u")
-            b.zero_levels(f"{value}.u")
-        elif previous != value:
-            b.day(f"{value}.u")
-            b.zero_levels(f"{value}.u")
-        else:
-            if levels.day:
-                b.day(f"{value}.u")
-            if levels.week:
-                b.week(f"{value}.u")
-            if levels.month:
-                b.month_level(f"{value}.u")
-            if levels.year:
-                b.year(f"{value}.u")
+        if levels.week:
+            b.week(f"{value}.u")
+        if levels.month:
+            b.month_level(f"{value}.u")
+        if levels.year:
+            b.year(f"{value}.u")
 
 
 def remember(state: State, values: dict[str, str]) -> None:
