@@ -35,7 +35,9 @@ class Settings:
     session_cooldown: int = _help("seconds after end_session during which a begin_session extends it", 15)
     session_duration_limit: int = _help("largest accepted session_duration value (seconds)", 86400)
     session_timeout: int = _help("seconds of inactivity after which an open session is closed", 1800)
-    closer_interval: float = _help("seconds between two runs of the session closer", 30.0)
+    closer_interval: float = _help("seconds between two runs of the session closer (in-memory check)", 5.0)
+    closer_scan_interval: float = _help("seconds between two database scans for sessions to close "
+                                        "(also at start-up: sessions of other or stopped processes)", 600.0)
     default_timezone: str = _help("timezone of apps created without one", "UTC")
     default_country: str = _help("country of apps created without one ('' = none)", "")
     batch_interval_ms: float = _help("group commit: longest wait before pending updates are written", 5.0)
@@ -114,7 +116,8 @@ def _validate(s: Settings) -> None:
                  "event_segmentation_limit", "event_segmentation_value_limit", "stats_max_range_days"):
         if getattr(s, name) < 0 or (name != "session_cooldown" and getattr(s, name) == 0):
             raise bad(name, "must be positive")
-    for name in ("batch_interval_ms", "write_timeout", "closer_interval", "retry_backoff_max", "app_cache_ttl"):
+    for name in ("batch_interval_ms", "write_timeout", "closer_interval", "closer_scan_interval",
+                 "retry_backoff_max", "app_cache_ttl"):
         if getattr(s, name) < 0:
             raise bad(name, "must not be negative")
     if s.workers < 1:

@@ -90,6 +90,7 @@ class Ingestor:
             stats.duplicates += 1
             return outcome, batcher.pending_for(token) if token else None
         stats.requests += 1
+        self.app[keys.CLOSER].track(app_id, key, outcome.close_at)
         return outcome, batcher.enqueue(outcome.updates, token)
 
     async def _merge(self, app_id: str, req: SdkRequest, key: str) -> None:
@@ -100,7 +101,8 @@ class Ingestor:
         previous = await devices.find(app_id, old_key)
         if previous is None:
             return
-        await devices.apply(app_id, key, partial(merge_device, previous, old_key, device_id=req.device_id))
+        await devices.apply(app_id, key, partial(merge_device, previous, old_key, device_id=req.device_id),
+                            existing=True)
         await devices.delete(app_id, old_key)
 
     def _allows(self, collection: str, zero_id: str, set_name: str, value: str) -> bool:

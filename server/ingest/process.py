@@ -58,6 +58,7 @@ class Outcome:
     updates: list[Update] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     duplicate: bool = False
+    close_at: float | None = None  # when the device's session is due to be closed (see closer.py)
 
 
 def transition(old: State | None, req: SdkRequest, ctx: Context) -> tuple[State | None, Outcome]:
@@ -109,7 +110,7 @@ def transition(old: State | None, req: SdkRequest, ctx: Context) -> tuple[State 
     if ctx.write_hook is not None:
         updates.extend(ctx.write_hook(Applied(req, old, state, work, levels, is_new and levels is not None,
                                               country)))
-    return state, Outcome(updates, warnings)
+    return state, Outcome(updates, warnings, close_at=sessions.close_time(state, s.session_timeout))
 
 
 MERGED_KEEP = 16
@@ -149,4 +150,4 @@ def close_due(old: State | None, now: float, ctx: Context) -> tuple[State | None
     state = dict(old)
     work = Work(ctx.app_id, ctx.tz)
     sessions.close_if_due(state, now, ctx.settings.session_timeout, work)
-    return state, Outcome(work.updates())
+    return state, Outcome(work.updates(), close_at=sessions.close_time(state, ctx.settings.session_timeout))

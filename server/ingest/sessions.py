@@ -84,6 +84,16 @@ def close_session(state: State, work: Work, at: float) -> None:
     state.pop("pc", None)
 
 
+def close_time(state: State, timeout: float) -> float | None:
+    """When the device's session must be closed if nothing else happens: the end of the cooldown
+    of an ended session, or `timeout` after the last activity of an open one; None without one."""
+    if "pc" in state:
+        return float(state["pc"])
+    if state.get("hos"):
+        return float(state.get("lac") or state.get("lbst") or 0) + timeout
+    return None
+
+
 def close_if_due(state: State, now: float, timeout: float, work: Work) -> None:
     """Close an ended session whose cooldown is over, or an open one inactive for `timeout`."""
     if "pc" in state and now >= state["pc"]:

@@ -57,8 +57,12 @@ class DeviceStore(Generic[R]):
         while len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
 
-    async def apply(self, app_id: str, device_key: str, transition: Transition[R]) -> R:
-        """Apply `transition` to the device's state atomically; returns the transition's result."""
+    async def apply(self, app_id: str, device_key: str, transition: Transition[R], *, existing: bool = False) -> R:
+        """Apply `transition` to the device's state atomically; returns the transition's result.
+
+        A device not in the cache is first assumed new (saving a read for first requests); with
+        `existing` its stored state is read first (for transitions that need the real state).
+        """
         key = (app_id, device_key)
         holder = self._locks.get(key)
         if holder is None:
@@ -66,6 +70,8 @@ class DeviceStore(Generic[R]):
         holder.users += 1
         try:
             async with holder.lock:
+                if existing and key not in self._cache:
+                    await self._reload(self.db[app_users_name(app_id)], key)
                 return await self._apply_locked(key, transition)
         finally:
             holder.users -= 1
