@@ -66,3 +66,14 @@ async def test_pending_close_survives_a_restart(aiohttp_client: Any, make_settin
                    clock)
     assert await second.app[keys.CLOSER].close_due(ts + 30) == 1  # found by the start-up scan
     assert await ds_of(second, app["_id"]) == {"0": 1}
+
+
+async def test_the_due_heap_stays_proportional_to_open_sessions(tally: Tally) -> None:
+    """Every request moves its device's close time; superseded heap entries must not pile up."""
+    closer = tally.app[keys.CLOSER]
+    for i in range(5000):
+        closer.track("app", f"d{i % 10}", 1000.0 + i)
+    assert len(closer._due) == 10
+    assert len(closer._heap) <= 2 * 10 + 1024 + 1
+    assert await closer.close_due(1000.0 + 4999) == 0  # all due, but "app" does not exist: nothing to apply
+    assert len(closer._due) == 0

@@ -47,6 +47,9 @@ class SessionCloser:
         elif self._due.get(device) != close_at:
             self._due[device] = close_at
             heapq.heappush(self._heap, (close_at, app_id, device_key))
+            if len(self._heap) > 2 * len(self._due) + 1024:  # drop superseded entries (amortised)
+                self._heap = [(at, a, k) for (a, k), at in self._due.items()]
+                heapq.heapify(self._heap)
 
     def _due_now(self, now: float) -> list[Device]:
         found: list[Device] = []
