@@ -21,7 +21,7 @@ from server.ingest import checksum
 from server.ingest.process import Context, Outcome, WriteHook, merge_device, transition
 from server.ingest.request import SdkRequest, parse
 from server.mongo import event_collection_name
-from server.storage.apps import App, app_id_of
+from server.storage.apps import App, AppCache, app_id_of
 from server.timebuckets import parts
 
 log = logging.getLogger(__name__)
@@ -53,12 +53,16 @@ class Ingestor:
         self.app = app
         self.settings = app[keys.SETTINGS]
 
+    @property
+    def apps(self) -> AppCache:
+        return self.app[keys.APPS]
+
     def check_room(self) -> None:
         if not self.app[keys.BATCHER].has_room():
             raise ServiceUnavailable("Server busy, please retry later")
 
     async def app_for(self, app_key: str) -> App:
-        found = await self.app[keys.APPS].by_key(app_key)
+        found = await self.apps.by_key(app_key)
         if found is None:
             raise BadRequest("App does not exist")
         if found.get("paused"):

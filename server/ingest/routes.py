@@ -43,8 +43,9 @@ async def bulk(request: web.Request) -> web.Response:
     ingest.check_room()
     ip = client_ip(request)
     fallback = params.get("app_key")
-    if fallback is not None:
-        app = await ingest.app_for(str(fallback)) if isinstance(fallback, str) else None
+    if isinstance(fallback, str):
+        # A salted app signs the whole bulk; an unknown or paused top-level app is reported per item.
+        app = await ingest.apps.by_key(fallback)
         if app is not None:
             problem = await ingest.verify_checksum(app, params.values, _payloads(params.raw_query, params.raw_body))
             if problem is not None:

@@ -211,3 +211,15 @@ async def test_bulk_duplicates_are_not_counted_twice(tally):
     assert await _bulk_get(tally, [item]) == (200, {"result": "Success"})   # the whole bulk retried
     users = await sessions(tally, app_id)
     assert (users["2024"]["t"], users["2024"]["e"]) == (1, 1)
+
+
+async def test_unknown_top_level_app_key_is_reported_per_item_not_for_the_whole_bulk(tally):
+    app = await tally.create_app("bulk-fallback")
+    items = [{"device_id": "a", "begin_session": 1},                           # falls back to the bad key
+             {"app_key": app["key"], "device_id": "b", "begin_session": 1}]    # its own, valid key
+    r = await tally.client.get("/i/bulk", params={"app_key": "no-such-app", "requests": json.dumps(items)})
+    assert r.status == 200
+    assert await r.json() == {"result": "Success", "warnings": ["requests[0]: App does not exist"]}
+    status, body = await tally.read(app_id=app["_id"], method="sessions")
+    assert status == 200
+    assert (body["2024"]["t"], body["2024"]["n"]) == (1, 1)
