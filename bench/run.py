@@ -214,7 +214,7 @@ async def bench_bare(a: argparse.Namespace, cpus: set[int] | None, stamp: str) -
                  dict(os.environ), cpus, RESULTS / f"{stamp}-bare.log", port)
     try:
         await srv.ready()
-        wl = Workload("0" * 40, a.devices, prefix="bare")
+        wl = Workload("0" * 40, a.devices, prefix="bare", bulk_share=a.bulk_share)
         quiet = wait_quiet(a, srv.pid, "bare")
         peak = await run_phase("bare peak", HOST, port, wl, connections=a.connections, seconds=a.seconds,
                                warmup=a.warmup, server_pid=srv.pid)
@@ -237,7 +237,7 @@ async def bench_tally(store: str, a: argparse.Namespace, cpus: set[int] | None, 
         await srv.ready()
         out["startup_s"] = srv.startup_s
         _app_id, app_key = await create_tally_app(port, admin, "bench")
-        wl = Workload(app_key, a.devices, prefix=store[:1] + "d")
+        wl = Workload(app_key, a.devices, prefix=store[:1] + "d", bulk_share=a.bulk_share)
         out["workload"] = {"devices": a.devices, **wl.shares(), "sdk_requests_per_http": round(wl.items_per_request(), 3)}
         out["other_cpu_before_peak"] = wait_quiet(a, srv.pid, f"{store} peak")
         peak = await run_phase(f"{store} peak", HOST, port, wl, connections=a.connections, seconds=a.seconds,
@@ -307,7 +307,7 @@ async def memory_run(store: str, a: argparse.Namespace, cpus: set[int] | None, s
     try:
         await srv.ready()
         _app_id, app_key = await create_tally_app(port, admin, "memory")
-        wl = Workload(app_key, a.devices, prefix=store[:1] + "m")
+        wl = Workload(app_key, a.devices, prefix=store[:1] + "m", bulk_share=a.bulk_share)
         wait_quiet(a, srv.pid, f"{store} memory run")
         r = await run_phase(f"{store} memory", HOST, port, wl, connections=a.connections, seconds=a.memory_seconds,
                             warmup=0.0, server_pid=srv.pid)
@@ -357,7 +357,7 @@ async def bench_workers(a: argparse.Namespace, stamp: str) -> dict[str, Any]:
                 _app_id, app_key = await create_tally_app(port, admin, "bench")
             else:
                 app_key = json.loads((cdir / "app.json").read_text())["key"]
-            wl = Workload(app_key, a.devices, prefix=f"w{n}")
+            wl = Workload(app_key, a.devices, prefix=f"w{n}", bulk_share=a.bulk_share)
             wait_quiet(a, srv.pid, f"{n} workers")
             await asyncio.sleep(1.2)
             before = _sum_counters(cdir)
@@ -400,7 +400,7 @@ async def profile_run(a: argparse.Namespace, cpus: set[int] | None, stamp: str) 
     try:
         await srv.ready()
         _app_id, app_key = await create_tally_app(port, admin, "profile")
-        wl = Workload(app_key, a.devices, prefix="pr")
+        wl = Workload(app_key, a.devices, prefix="pr", bulk_share=a.bulk_share)
         if pyspy is not None:
             spy_argv = [pyspy, "record", "--pid", str(srv.pid), "--duration", str(int(a.seconds)),
                         "--rate", "200", "--format", "raw", "--output", str(prof) + ".txt"]
@@ -542,6 +542,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--store", choices=["memory", "counted", "both"], default="both")
     p.add_argument("--warmup", type=float, default=2.0, help="seconds of load before measuring")
     p.add_argument("--rate-fraction", type=float, default=0.7, help="open-loop pass at this share of the peak")
+    p.add_argument("--bulk-share", type=float, default=0.05, help="share of devices sending through /i/bulk")
     p.add_argument("--memory-seconds", type=float, default=60.0, help="bounded-memory run at peak (0: skip)")
     p.add_argument("--read-seconds", type=float, default=5.0, help="seconds per read path (0: skip read side)")
     p.add_argument("--year-days", type=int, default=365)
