@@ -126,6 +126,8 @@ async def test_partial_failure_retries_only_the_failed_collection(tally: Tally, 
     faults.fail("bulk_write", collections={"device_details"})
     metrics = {"_os": "Android", "_os_version": "14"}
     assert await tally.write(**begin(app["key"], "A", ts, metrics=metrics)) == (503, UNAVAILABLE)
+    # only device_details' two documents (month and year) are still pending; users was written
+    assert tally.app[keys.BATCHER].pending() == 2
     faults.clear()
     await tally.flush()
     year = await sessions_year(tally, app["_id"])

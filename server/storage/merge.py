@@ -7,6 +7,7 @@ document for the same `_id`, so a real MongoDB never sees a conflict the mock wo
 """
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -86,13 +87,21 @@ class MergedUpdates:
 
     def __init__(self) -> None:
         self.docs: dict[tuple[str, Any], list[_OpDoc]] = {}
-        self.count = 0  # updates added (before merging)
+        self.per_collection: Counter[str] = Counter()  # updates added (before merging)
+
+    @property
+    def count(self) -> int:
+        """Updates added and not yet written (the batcher's measure of pending work)."""
+        return sum(self.per_collection.values())
 
     def __len__(self) -> int:
         return sum(len(v) for v in self.docs.values())
 
     def add(self, update: Update) -> None:
-        self.count += 1
+        self._merge(update)
+        self.per_collection[update.collection] += 1
+
+    def _merge(self, update: Update) -> None:
         docs = self.docs.setdefault((update.collection, update.id), [])
         for op, fields in update.ops.items():
             for path, value in fields.items():
@@ -120,8 +129,8 @@ class MergedUpdates:
         """Merge a newer batch into this (older) one, keeping `$set` order: newer wins."""
         for (coll, _id), docs in newer.docs.items():
             for doc in docs:
-                self.add(Update(coll, _id, doc.ops))
-        self.count += newer.count - sum(len(d) for d in newer.docs.values())
+                self._merge(Update(coll, _id, doc.ops))
+        self.per_collection.update(newer.per_collection)
 
     def collections(self) -> list[str]:
         return sorted({c for c, _ in self.docs})
@@ -140,8 +149,10 @@ class MergedUpdates:
         return out
 
     def drop_collection(self, collection: str) -> None:
+        """Forget a collection's updates (they were written)."""
         for key in [k for k in self.docs if k[0] == collection]:
             del self.docs[key]
+        self.per_collection.pop(collection, None)
 
 
 def merge(updates: Iterable[Update]) -> MergedUpdates:
