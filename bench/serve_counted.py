@@ -34,7 +34,6 @@ import cProfile
 import gc
 import logging
 import os
-import signal
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -46,6 +45,7 @@ from aiohttp import web
 
 from bench.countedstore import CountedDatabase
 from server import keys
+from server.__main__ import supervise
 from server.app import create_app, tune_gc
 from server.settings import Settings, SettingsError, load_settings
 
@@ -194,17 +194,7 @@ def main(argv: list[str] | None = None) -> int:
             os._exit(0)
         children.append(pid)
 
-    def forward(signum: int, _frame: object) -> None:
-        for child in children:
-            try:
-                os.kill(child, signum)
-            except ProcessLookupError:
-                pass
-
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
-    for child in children:
-        os.waitpid(child, 0)
+    supervise(children)
     return 0
 
 

@@ -53,7 +53,13 @@ def _serve(settings: Settings, host: str, port: int) -> None:
             os._exit(0)
         children.append(pid)
     log.info("started %d workers on %s:%d", settings.workers, host, port)
+    status = supervise(children)
+    if status:
+        sys.exit(status)
 
+
+def supervise(children: list[int]) -> int:
+    """Forward SIGTERM/SIGINT to forked workers and wait for them; the first non-zero exit code."""
     def forward(signum: int, _frame: object) -> None:
         for child in children:
             try:
@@ -67,8 +73,7 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     for child in children:
         _, code = os.waitpid(child, 0)
         status = status or os.waitstatus_to_exitcode(code)
-    if status:
-        sys.exit(status)
+    return status
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -43,6 +43,23 @@ class PluginMetric:
 Normaliser = Callable[[Mapping[str, Any], Mapping[str, Any] | None], dict[PluginMetric, str]]
 
 
+ValuesOf = Callable[[Applied], Mapping[PluginMetric, str]]
+
+
+def session_updates(applied: Applied, allows: Allows, values_of: ValuesOf) -> list[Update]:
+    """`tally_write` of a metric plugin: count its values on a counted session that sent metrics."""
+    if applied.levels is None or not applied.request.metrics:
+        return []
+    return count_session(applied, values_of(applied), allows)
+
+
+def fields_of(applied: Applied, values_of: ValuesOf) -> dict[str, Any] | None:
+    """`tally_device_fields` of a metric plugin: its device fields when the request sent metrics."""
+    if not applied.request.metrics:
+        return None
+    return device_fields(values_of(applied))
+
+
 def count_session(applied: Applied, values: Mapping[PluginMetric, str], allows: Allows) -> list[Update]:
     """The updates of a counted session for these metric values (none for other requests)."""
     levels = applied.levels

@@ -8,25 +8,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from plugins._shared.metrics import count_session, device_fields, time_object_reader
+from plugins._shared.metrics import PluginMetric, fields_of, session_updates, time_object_reader
 from plugins.browser.values import COLLECTION, values
 from server.hookspecs import Allows, Reader, hookimpl
 from server.ingest.process import Applied
 from server.storage.merge import Update
 
 
+def _values(applied: Applied) -> Mapping[PluginMetric, str]:
+    return values(applied.request.metrics)
+
+
 @hookimpl
 def tally_write(applied: Applied, allows: Allows) -> list[Update]:
-    if applied.levels is None or not applied.request.metrics:
-        return []
-    return count_session(applied, values(applied.request.metrics), allows)
+    return session_updates(applied, allows, _values)
 
 
 @hookimpl
 def tally_device_fields(applied: Applied) -> Mapping[str, Any] | None:
-    if not applied.request.metrics:
-        return None
-    return device_fields(values(applied.request.metrics))
+    return fields_of(applied, _values)
 
 
 @hookimpl

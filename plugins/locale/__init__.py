@@ -8,25 +8,27 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from plugins._shared.metrics import count_session, device_fields, time_object_reader
+from plugins._shared.metrics import PluginMetric, fields_of, session_updates, time_object_reader
 from plugins.locale.values import LANG, locale_of, values
 from server.hookspecs import Allows, Reader, hookimpl
 from server.ingest.process import Applied
 from server.storage.merge import Update
 
 
+def _values(applied: Applied) -> Mapping[PluginMetric, str]:
+    return values(applied.request.metrics)
+
+
 @hookimpl
 def tally_write(applied: Applied, allows: Allows) -> list[Update]:
-    if applied.levels is None or not applied.request.metrics:
-        return []
-    return count_session(applied, values(applied.request.metrics), allows)
+    return session_updates(applied, allows, _values)
 
 
 @hookimpl
 def tally_device_fields(applied: Applied) -> Mapping[str, Any] | None:
-    if not applied.request.metrics:
+    fields = fields_of(applied, _values)
+    if fields is None:
         return None
-    fields: dict[str, Any] = device_fields(values(applied.request.metrics))
     locale = locale_of(applied.request.metrics)
     if locale is not None:
         fields["lo"] = locale
