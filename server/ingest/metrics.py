@@ -39,6 +39,12 @@ METRICS: tuple[Metric, ...] = (
 )
 CITY = Metric("city", "cities", "cities", "cty")
 
+# The dashboard's top bars (platforms, resolutions, carriers) are sums of sessions per value. So
+# that the dashboard reads the users collection only, a counted session also adds
+# `d.<day>.top.<set>.<value>` to the users month doc (v1 reads strip `top`: not Countly's).
+TOP_SETS = frozenset({"os", "resolutions", "carriers"})
+TOP_KEY = "top"
+
 OS_PREFIX = {
     "android": "a", "ios": "i", "ipados": "ip", "windows phone": "w", "wp": "w", "blackberry": "b",
     "windows": "mw", "macos": "o", "mac": "o", "osx": "o", "mac osx": "o", "os x": "o", "linux": "l",
@@ -96,13 +102,16 @@ def aggregate(state: State, values: dict[str, str], city: str | None, tp: TimePa
     pairs = [(m, values[m.param]) for m in METRICS if m.param in values]
     if city is not None:
         pairs.append((CITY, city))
+    zero_id = f"{work.app_id}_{tp.zero_id}"
+    users = work.users(tp)
     for metric, value in pairs:
-        zero_id = f"{work.app_id}_{tp.zero_id}"
         if not allows(metric.collection, zero_id, metric.meta, value):
             continue
         b = work.buckets(metric.collection, tp)
         b.add_meta(metric.meta, value)
         count_value(b, value, is_new=is_new, changed=state.get(metric.field) != value, levels=levels)
+        if metric.meta in TOP_SETS:
+            users.day(f"{TOP_KEY}.{metric.meta}.{value}")
 
 
 def count_value(b: Buckets, value: str, *, is_new: bool, changed: bool, levels: Levels) -> None:

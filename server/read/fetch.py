@@ -9,7 +9,7 @@ from server.errors import BadRequest
 from server.ingest import clean
 from server.mongo import event_collection_name
 from server.read.periods import Window
-from server.read.timeobj import UNIQUE_METRICS, UNIQUE_USERS, fold, merge_objects
+from server.read.timeobj import HIDDEN_USERS, UNIQUE_METRICS, UNIQUE_USERS, fold, merge_objects
 from server.storage.aggregates import AggregateStore
 from server.storage.apps import object_id
 
@@ -35,8 +35,9 @@ async def time_object(store: AggregateStore, collection: str, app_id: str, windo
     span = Window(window.name, window.previous.start, window.end, window.today)
     ids = doc_ids(f"{app_id}_", span if not refresh else Window("hour", window.today, window.today, window.today))
     docs = await store.find(collection, ids)
-    unique = UNIQUE_USERS if collection == "users" else UNIQUE_METRICS
-    return fold(docs, unique, refresh_day=_refresh(window) if refresh else None)
+    users = collection == "users"
+    return fold(docs, UNIQUE_USERS if users else UNIQUE_METRICS, refresh_day=_refresh(window) if refresh else None,
+                hidden=HIDDEN_USERS if users else frozenset())
 
 
 async def event_object(store: AggregateStore, app_id: str, key: str, window: Window, *,

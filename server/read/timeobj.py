@@ -2,16 +2,21 @@
 
 Zero docs give the unique values (year, months, weeks). Month docs are copied day by day and
 their non-unique numbers (`t`, `n`, `e`, `d`, `c`, `s`, `dur`, and those inside segment objects)
-are summed into the month and the year. Hours and unique keys are never summed.
+are summed into the month and the year. Hours and unique keys are never summed. Keys that
+Tally adds for itself (`hidden`, e.g. the users docs' `top` of the dashboard bars) are left out
+of the day objects, so the output stays Countly's.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
+from server.ingest.metrics import TOP_KEY
+
 UNIQUE_USERS = frozenset({"u", "ds", "f", "l", "p", "m"})
 UNIQUE_METRICS = frozenset({"u"})
 HOURS = frozenset(str(h) for h in range(24))
+HIDDEN_USERS = frozenset({TOP_KEY})  # Tally's own day keys in the users docs: not Countly's
 
 Doc = dict[str, Any]
 
@@ -60,11 +65,11 @@ def sort_meta(meta: dict[str, list[str]]) -> dict[str, list[str]]:
 
 
 def fold(docs: Iterable[Doc], unique: frozenset[str], *, refresh_day: tuple[int, int, int] | None = None,
-         with_meta: bool = True) -> dict[str, Any]:
+         with_meta: bool = True, hidden: frozenset[str] = frozenset()) -> dict[str, Any]:
     """The time object of `docs` (zero docs have `m` "YYYY:0", month docs "YYYY:M").
 
     With `refresh_day` (year, month, day) only unique values and that day are returned, without
-    month and year sums (Countly's `action=refresh`).
+    month and year sums (Countly's `action=refresh`). `hidden` keys are dropped from day objects.
     """
     out: dict[str, Any] = {}
     meta: dict[str, list[str]] = {}
@@ -88,6 +93,8 @@ def fold(docs: Iterable[Doc], unique: frozenset[str], *, refresh_day: tuple[int,
                 continue
             if refresh_day is not None and (int(year), int(month), int(day)) != refresh_day:
                 continue
+            if hidden and not hidden.isdisjoint(day_obj):
+                day_obj = {k: v for k, v in day_obj.items() if k not in hidden}
             ym[day] = day_obj  # documents are fresh from the store and day objects are never changed
             if refresh_day is not None:
                 continue

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.http.util_http import T0, metric_obj, new_app, read_ok, sessions, write_ok
+from server import keys
+from tests.http.util_http import T0, field_names, metric_obj, new_app, read_ok, sessions, write_ok
 
 DEVICE = "1234567890"
 
@@ -199,3 +200,58 @@ async def test_metric_limit(tally_factory):
         {"Android": 2, "IOS": 1, "800x600": 1}, {"os": ["Android", "IOS"], "resolutions": ["800x600"]})
     users = await read_ok(tally, app_id, method="sessions")
     assert users["2024"]["t"] == 4                                                 # the sessions are all counted
+
+
+# ---- the users docs' `top` (Tally's own: the dashboard's bars), never in v1 output ----
+
+async def _top_traffic(tally: Any, key: str) -> None:
+    """Sessions with top-bar metrics on 7 Nov (and one on 6 Nov), plus traffic that counts none."""
+    full = {"_os": "Android", "_resolution": "1080x1920", "_carrier": "Telecom", "_device": "Pixel"}
+    await _begin(tally, key, "a", full)
+    await _begin(tally, key, "b", {"_os": "Android", "_resolution": "720x1280", "_carrier": "$Tele.com"})
+    await _begin(tally, key, "a", full)                                 # a returning session counts again
+    await _begin(tally, key, "c", {"_os_version": "4.4", "_app_version": "1"})  # no top-bar metric
+    await write_ok(tally, app_key=key, device_id="b", metrics={"_os": "IOS"})  # not a session: no count
+    await _begin(tally, key, "e", {"_os": "IOS"}, timestamp=T0 - 86400)      # 6 Nov
+
+
+async def test_users_month_doc_holds_the_top_counts(tally):
+    app_id, key = await new_app(tally)
+    await _top_traffic(tally, key)
+    await tally.flush()
+    doc = await tally.app[keys.DB]["users"].find_one({"_id": f"{app_id}_2024:11"})
+    assert doc["d"]["7"]["top"] == {"os": {"Android": 3},
+                                    "resolutions": {"1080x1920": 2, "720x1280": 1},
+                                    "carriers": {"Telecom": 2, "Tele:com": 1}}
+    assert doc["d"]["6"]["top"] == {"os": {"IOS": 1}}
+    # day level only: no hour object and no zero doc holds `top`
+    zero = await tally.app[keys.DB]["users"].find_one({"_id": f"{app_id}_2024:0"})
+    tops = [path for path, name in [*field_names(doc), *field_names(zero)] if name == "top"]
+    assert sorted(tops) == ["d.6", "d.7"]
+
+
+async def test_metric_limit_applies_to_the_top_counts(tally_factory):
+    tally = await tally_factory(metric_limit=2)
+    app_id, key = await new_app(tally)
+    await _begin(tally, key, "l1", {"_os": "Android", "_carrier": "A"})
+    await _begin(tally, key, "l2", {"_os": "IOS", "_carrier": "B"})
+    await _begin(tally, key, "l3", {"_os": "Symbian", "_carrier": "C"})  # a third value of each: refused
+    await _begin(tally, key, "l4", {"_os": "Android", "_carrier": "A"})
+    await tally.flush()
+    doc = await tally.app[keys.DB]["users"].find_one({"_id": f"{app_id}_2024:11"})
+    assert doc["d"]["7"]["top"] == {"os": {"Android": 2, "IOS": 1}, "carriers": {"A": 2, "B": 1}}
+    assert doc["d"]["7"]["t"] == 4
+
+
+async def test_v1_users_reads_have_no_top(tally):
+    app_id, key = await new_app(tally)
+    await _top_traffic(tally, key)
+    day7 = {"t": 4, "n": 3, "u": 3, "e": 5, "17": {"t": 4, "n": 3, "u": 3, "e": 5}}  # a, b, a, c; b again
+    for method in ("sessions", "users", "locations", "countries"):
+        body = await sessions(tally, app_id, method, period="30days")
+        assert not [path for path, name in field_names(body) if name == "top"], method
+        assert {k: v for k, v in body["2024"]["11"]["7"].items() if k in day7} == day7, method
+        assert body["2024"]["11"]["6"]["t"] == 1, method
+    for period in ("hour", "30days"):  # action=refresh: today's day object alone
+        body = await sessions(tally, app_id, "sessions", action="refresh", period=period)
+        assert not [path for path, name in field_names(body) if name == "top"], period

@@ -94,6 +94,7 @@ def test_aggregate_new_user() -> None:
              {"d.Android.u": 1, "d.11.Android.u": 1, "d.w46.Android.u": 1}),
         month("cities", {"d.14.Riga.t": 1, "d.14.Riga.n": 1, "d.14.Riga.u": 1}),
         zero("cities", {"meta_v2.cities.Riga": True}, {"d.Riga.u": 1, "d.11.Riga.u": 1, "d.w46.Riga.u": 1}),
+        month("users", {"d.14.top.os.Android": 1, "d.14.top.carriers.Telecom": 1}),
     )
 
 
@@ -107,6 +108,7 @@ def test_aggregate_two_metrics_in_one_collection_share_documents() -> None:
         zero("device_details", {"meta_v2.os.Android": True, "meta_v2.os_versions.a4:4": True},
              {"d.Android.u": 1, "d.11.Android.u": 1, "d.w46.Android.u": 1,
               "d.a4:4.u": 1, "d.11.a4:4.u": 1, "d.w46.a4:4.u": 1}),
+        month("users", {"d.14.top.os.Android": 1}),
     )
 
 
@@ -130,6 +132,7 @@ def test_aggregate_returning_user_same_value(levels: Levels, month_u: dict[str, 
     assert canon(work) == expect(
         month("device_details", {"d.14.Android.t": 1, **month_u}),
         zero("device_details", {"meta_v2.os.Android": True}, zero_u),
+        month("users", {"d.14.top.os.Android": 1}),
     )
 
 
@@ -142,6 +145,7 @@ def test_aggregate_returning_user_value_changed_counts_everywhere(previous: str 
         month("device_details", {"d.14.Android.t": 1, "d.14.Android.u": 1}),
         zero("device_details", {"meta_v2.os.Android": True},
              {"d.Android.u": 1, "d.11.Android.u": 1, "d.w46.Android.u": 1}),
+        month("users", {"d.14.top.os.Android": 1}),
     )
 
 
@@ -160,6 +164,7 @@ def test_aggregate_metric_limit_refused_value_is_dropped_entirely() -> None:
         month("device_details", {"d.14.Android.t": 1, "d.14.Android.n": 1, "d.14.Android.u": 1}),
         zero("device_details", {"meta_v2.os.Android": True},
              {"d.Android.u": 1, "d.11.Android.u": 1, "d.w46.Android.u": 1}),
+        month("users", {"d.14.top.os.Android": 1}),  # the refused carrier is not in the top data either
     )
 
 
