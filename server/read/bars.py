@@ -5,6 +5,10 @@ Metric bars (`extractBarData`): every value with sessions in the window, sorted 
 decimal; the rounding error is added to the first value when the percents sum below 100, or to
 the last value (of all, before the cut) when above; then the top 3 are kept.
 
+The dashboard's metric bars (platforms = set `os`, resolutions, carriers) come from the users
+docs: a counted session adds `d.<day>.top.<set>.<value>` there for the values the metric limit
+lets into `device_details`/`carriers`, which equals their `<value>.t`, so the sums are the same.
+
 Time bars (`getBars` of the users model, the `top.users` of the dashboard): the window's time
 points with sessions, top 3 by sessions (ties keep time order); integer percents of the top 3's
 total, floored, the last one taking the remainder so they sum to 100.
@@ -13,10 +17,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
+from server.ingest.metrics import TOP_KEY
 from server.read.numbers import js_round, plain
-from server.read.series import Series
+from server.read.series import Series, sub
 from server.read.windows import Point
 
 Bar = dict[str, Any]
@@ -43,6 +49,16 @@ def value_totals(series: Series, values: Sequence[str], days: Sequence[Any], key
                  ) -> list[tuple[str, int | float]]:
     """(value, sum of `<value>.<key>` over the days) for each value."""
     return [(v, series.total(days, v, key)) for v in values]
+
+
+def top_totals(users: Series, days: Sequence[date], set_name: str) -> list[tuple[str, int | float]]:
+    """(value, sessions over the days) of each value in the users docs' `top.<set_name>`."""
+    totals: dict[str, int | float] = {}
+    for d in days:
+        for value, n in sub(users.day(d), TOP_KEY, set_name).items():
+            if isinstance(n, (int, float)) and not isinstance(n, bool):
+                totals[value] = totals.get(value, 0) + n
+    return list(totals.items())
 
 
 def time_bars(points: Sequence[Point], key: str = "t", max_items: int = MAX_ITEMS) -> list[Bar]:

@@ -8,19 +8,23 @@ As Countly's `getSessionData` (users model) with `getDashboardData`:
   `Ndays` and `[start, end]` windows that were not corrected;
 * clamps (current window only): `u < n` → `n = u` when corrected, else `u = n`; `u > t` → `u = t`;
 * `avg_time` = minutes per session, `avg_requests` = requests (`e`) per user, with their changes.
+
+The top bars of platforms, resolutions and carriers are summed from the users docs' `top` day
+objects (see `bars`), so the whole dashboard is read from the users collection.
 """
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from server.read.bars import metric_bars, time_bars, value_totals
+from server.read.bars import metric_bars, time_bars, top_totals
 from server.read.numbers import percent_change, time_string, to_fixed
 from server.read.periods import Window
 from server.read.series import Series
 from server.read.windows import is_special, open_end, period_text, points
 
 SUMMED = ("t", "n", "d", "e")
+TOP_BARS = (("platforms", "os"), ("resolutions", "resolutions"), ("carriers", "carriers"))  # bar → metric set
 
 
 def _item(total: Any, previous: float, current: float) -> dict[str, Any]:
@@ -63,16 +67,8 @@ def numbers(users: Series, w: Window, exact_users: int | None) -> dict[str, Any]
     }
 
 
-def dashboard(users: Series, details: Series, carriers: Series, w: Window, exact_users: int | None,
-              now_local: datetime) -> dict[str, Any]:
+def dashboard(users: Series, w: Window, exact_users: int | None, now_local: datetime) -> dict[str, Any]:
     days = w.days
-    return {
-        "dashboard": numbers(users, w, exact_users),
-        "top": {
-            "platforms": metric_bars(value_totals(details, details.values("os"), days)),
-            "resolutions": metric_bars(value_totals(details, details.values("resolutions"), days)),
-            "carriers": metric_bars(value_totals(carriers, carriers.values("carriers"), days)),
-            "users": time_bars(points(users, w, ("t",))),
-        },
-        "period": period_text(w, now_local),
-    }
+    top = {bar: metric_bars(top_totals(users, days, set_name)) for bar, set_name in TOP_BARS}
+    top["users"] = time_bars(points(users, w, ("t",)))
+    return {"dashboard": numbers(users, w, exact_users), "top": top, "period": period_text(w, now_local)}

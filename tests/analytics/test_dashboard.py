@@ -13,9 +13,11 @@ from typing import Any
 
 import pytest
 
+from bench.countedstore import CountedDatabase
+from server.app import create_app
 from server.storage.aggregates import AggregateStore
-from tests.analytics.helpers import NOW, App, bar, block, make_app, numbers, top, utc
-from tests.conftest import Tally
+from tests.analytics.helpers import DAY, NOW, App, bar, block, make_app, numbers, top, utc
+from tests.conftest import FakeClock, SettingsFactory, Tally
 
 D = "1234567890"
 P30, P7, PTODAY = "9 Oct - 7 Nov", "1 Nov - 7 Nov", "00:00 - 17:20"
@@ -153,6 +155,40 @@ async def test_top_bars(app: App) -> None:
         users=[bar("7 Nov", 4, 100)])
 
 
+async def test_top_bars_over_days_and_months_with_refused_values(tally_factory: Any) -> None:
+    tally = await tally_factory(plugins=(), metric_limit=2)
+    app = await make_app(tally)
+    sessions = [  # in time order, so the metric limit (2 values per set and year) refuses the 3rd value
+        ("d5", "2024-10-01T10:00", {"_os": "IOS", "_resolution": "750x1334", "_carrier": "B"}),  # before 30 days
+        ("d1", "2024-10-20T10:00", {"_os": "Android", "_resolution": "1080x1920", "_carrier": "A"}),
+        ("d2", "2024-10-31T10:00", {"_os": "IOS", "_resolution": "750x1334", "_carrier": "B"}),
+        ("d1", "2024-11-01T10:00", {"_os": "Android", "_resolution": "1080x1920", "_carrier": "A"}),
+        ("d3", "2024-11-07T09:00", {"_os": "Symbian", "_resolution": "1080x1920", "_carrier": "C"}),  # 3rd os, carrier
+        ("d4", "2024-11-07T17:20", {"_os": "Android", "_resolution": "640x480", "_carrier": "B"}),  # 3rd resolution
+    ]
+    for device, at, metrics in sessions:
+        await app.hit(device, utc(at), begin_session=1, metrics=metrics)
+    reply = await app.ok("dashboard")
+    # 30 days (9 Oct - 7 Nov): Android d1, d1, d4; IOS d2; 1080x1920 d1, d1, d3; 750x1334 d2; A d1, d1; B d2, d4
+    assert reply["30days"]["top"] == top(
+        platforms=[bar("Android", 3, 75), bar("IOS", 1, 25)],
+        resolutions=[bar("1080x1920", 3, 75), bar("750x1334", 1, 25)],
+        carriers=[bar("A", 2, 50), bar("B", 2, 50)],
+        users=[bar("7 Nov", 2, 50), bar("20 Oct", 1, 25), bar("31 Oct", 1, 25)])
+    # 7 days (1 - 7 Nov): d1 on 1 Nov, d3 and d4 today
+    assert reply["7days"]["top"] == top(
+        platforms=[bar("Android", 2, 100)], resolutions=[bar("1080x1920", 2, 100)],
+        carriers=[bar("A", 1, 50), bar("B", 1, 50)], users=[bar("7 Nov", 2, 66), bar("1 Nov", 1, 34)])
+    assert reply["today"]["top"] == top(
+        platforms=[bar("Android", 1, 100)], resolutions=[bar("1080x1920", 1, 100)], carriers=[bar("B", 1, 100)],
+        users=[bar("09:00", 1, 50), bar("17:00", 1, 50)])
+    # the same bars as the metric collections give (`/o/analytics/tops` reads device_details, carriers)
+    for key, period in (("30days", "30days"), ("7days", "7days"), ("today", "hour")):
+        tops = await app.ok("tops", period=period)
+        assert {k: tops[k] for k in ("platforms", "resolutions", "carriers")} == {
+            k: reply[key]["top"][k] for k in ("platforms", "resolutions", "carriers")}, key
+
+
 async def test_changes_against_the_previous_period(app: App) -> None:
     a_day = NOW - 35 * 86400  # 3 Oct 17:20: inside the previous 30 days (9 Sep - 8 Oct)
     await app.hit("A", a_day, begin_session=1)
@@ -234,7 +270,7 @@ async def test_month_and_year_end(tally: Tally) -> None:
         top(users=[bar("20 Dec", 1, 50), bar("2 Jan", 1, 50)]), "20 Dec - 2 Jan")}
 
 
-async def test_one_query_per_collection_two_documents_per_month_at_most(
+async def test_one_bucket_query_two_documents_per_month_at_most(
         tally: Tally, monkeypatch: pytest.MonkeyPatch) -> None:
     tally.clock.now = utc("2025-01-03T12:00")
     app = await make_app(tally)
@@ -248,11 +284,44 @@ async def test_one_query_per_collection_two_documents_per_month_at_most(
     monkeypatch.setattr(AggregateStore, "find", find)
     await app.ok("dashboard")
     ids = {c: [i.removeprefix(app.id + "_") for i in found] for c, found in calls}
-    assert len(calls) == 3
+    assert len(calls) == 1  # the top bars come from the users docs too
     # the users windows and their previous windows: 5 Nov 2024 - 3 Jan 2025
-    assert ids["users"] == ["2024:0", "2025:0", "2024:11", "2024:12", "2025:1"]
-    # the bars only need the 30 days: 5 Dec - 3 Jan
-    assert ids["device_details"] == ids["carriers"] == ["2024:0", "2025:0", "2024:12", "2025:1"]
+    assert ids == {"users": ["2024:0", "2025:0", "2024:11", "2024:12", "2025:1"]}
+
+
+BUCKET_COLLECTIONS = ("users", "device_details", "devices", "carriers", "cities")
+
+
+async def test_a_year_of_dashboard_reads_only_users_documents(aiohttp_client: Any, make_settings: SettingsFactory,
+                                                              clock: FakeClock) -> None:
+    """Counted on the benchmark's stand-in store: which documents a dashboard read fetches."""
+    db = CountedDatabase()
+    client = await aiohttp_client(create_app(make_settings(plugins=()), clock=clock, database=db,
+                                             start_background=False))
+    app = await make_app(Tally(client, clock))
+    # a session every third day of the 365-day window (9 Nov 2023 - 7 Nov 2024), with top-bar metrics
+    items = [{"app_key": app.key, "device_id": f"y{n % 5}", "begin_session": 1, "timestamp": NOW - n * DAY,
+              "metrics": {"_os": "Android", "_resolution": "1080x1920", "_carrier": "A"}}
+             for n in range(363, -1, -3)]
+    r = await client.post("/i/bulk", data={"requests": json.dumps(items)})
+    assert (r.status, await r.json()) == (200, {"result": "Success"})
+    await app.tally.flush()
+
+    async def fetched(**params: Any) -> dict[str, int]:
+        before = dict(db.fetched_by_collection)
+        calls = dict(db.calls)
+        await app.ok("dashboard", **params)
+        queried = {c for (op, c), n in db.calls.items() if n != calls.get((op, c), 0) and c in BUCKET_COLLECTIONS}
+        assert queried == {"users"}, params
+        assert [db.calls[("find", "users")] - calls.get(("find", "users"), 0)] == [1], params
+        return {c: n - before.get(c, 0) for c, n in db.fetched_by_collection.items()
+                if c in BUCKET_COLLECTIONS and n != before.get(c, 0)}
+
+    # 365 days and the 365 before: Nov 2022 - Nov 2024 asked for; the 13 months of Nov 2023 - Nov 2024
+    # exist, with the zero docs of 2023 and 2024: 15 documents, 15 / 13 per month of the window
+    assert await fetched(period="365days") == {"users": 15}
+    # the default windows and their previous ones: 9 Sep - 7 Nov 2024, 3 month docs + 1 zero doc
+    assert await fetched() == {"users": 4}
 
 
 async def test_timezone_with_a_45_minute_offset(tally: Tally) -> None:
