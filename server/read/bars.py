@@ -22,7 +22,7 @@ from typing import Any
 
 from server.ingest.metrics import TOP_KEY
 from server.read.numbers import js_round, plain
-from server.read.series import Series, sub
+from server.read.series import Series
 from server.read.windows import Point
 
 Bar = dict[str, Any]
@@ -51,14 +51,22 @@ def value_totals(series: Series, values: Sequence[str], days: Sequence[Any], key
     return [(v, series.total(days, v, key)) for v in values]
 
 
-def top_totals(users: Series, days: Sequence[date], set_name: str) -> list[tuple[str, int | float]]:
-    """(value, sessions over the days) of each value in the users docs' `top.<set_name>`."""
-    totals: dict[str, int | float] = {}
+def top_totals(users: Series, days: Sequence[date], sets: Sequence[str]) -> dict[str, list[tuple[str, int | float]]]:
+    """Per metric set, (value, sessions over the days) of each value in the users docs'
+    `top.<set>` day objects (one pass over the days for all the sets)."""
+    totals: dict[str, dict[str, int | float]] = {s: {} for s in sets}
     for d in days:
-        for value, n in sub(users.day(d), TOP_KEY, set_name).items():
-            if isinstance(n, (int, float)) and not isinstance(n, bool):
-                totals[value] = totals.get(value, 0) + n
-    return list(totals.items())
+        top = users.day(d).get(TOP_KEY)
+        if not isinstance(top, dict):
+            continue
+        for set_name, counts in top.items():
+            into = totals.get(set_name)
+            if into is None or not isinstance(counts, dict):
+                continue
+            for value, n in counts.items():
+                if isinstance(n, (int, float)) and not isinstance(n, bool):
+                    into[value] = into.get(value, 0) + n
+    return {s: list(t.items()) for s, t in totals.items()}
 
 
 def time_bars(points: Sequence[Point], key: str = "t", max_items: int = MAX_ITEMS) -> list[Bar]:

@@ -39,8 +39,8 @@ def _ratio(a: float, b: float) -> float:
 def numbers(users: Series, w: Window, exact_users: int | None) -> dict[str, Any]:
     """The `dashboard` object of a window; `exact_users` is the device count when it contains today."""
     prev = w.previous
-    cur = {k: users.total(w.days, k) for k in SUMMED}
-    old = {k: users.total(prev.days, k) for k in SUMMED}
+    cur = users.totals(w.days, SUMMED)
+    old = users.totals(prev.days, SUMMED)
     cur["u"] = users.unique(w.start, w.end, "u", open_end=open_end(w))
     old["u"] = users.unique(prev.start, prev.end, "u", open_end=open_end(prev))
     corrected = bool(exact_users) and w.contains_today
@@ -68,7 +68,7 @@ def numbers(users: Series, w: Window, exact_users: int | None) -> dict[str, Any]
 
 
 def dashboard(users: Series, w: Window, exact_users: int | None, now_local: datetime) -> dict[str, Any]:
-    days = w.days
-    top = {bar: metric_bars(top_totals(users, days, set_name)) for bar, set_name in TOP_BARS}
+    totals = top_totals(users, w.days, [set_name for _, set_name in TOP_BARS])
+    top = {bar: metric_bars(totals[set_name]) for bar, set_name in TOP_BARS}
     top["users"] = time_bars(points(users, w, ("t",)))
     return {"dashboard": numbers(users, w, exact_users), "top": top, "period": period_text(w, now_local)}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cached_property
 
 import orjson
 
@@ -26,15 +27,16 @@ class Window:
     end: date          # inclusive
     today: date
 
-    @property
-    def days(self) -> list[date]:
-        return days_between(self.start, self.end)
+    @cached_property
+    def days(self) -> tuple[date, ...]:
+        """Every day of the window, in order (computed once: reports walk them many times)."""
+        return tuple(days_between(self.start, self.end))
 
     @property
     def length(self) -> int:
         return (self.end - self.start).days + 1
 
-    @property
+    @cached_property
     def previous(self) -> Window:
         end = self.start - timedelta(days=1)
         return Window(self.name, end - timedelta(days=self.length - 1), end, self.today)

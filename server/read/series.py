@@ -108,6 +108,16 @@ class Series:
         """Sum of a summable value (`t`, `n`, `d`, `e`, `<value>.t`, …) over days."""
         return sum(number(self.day(d), *path) for d in days)
 
+    def totals(self, days: Sequence[date], keys: Sequence[str]) -> dict[str, int | float]:
+        """`total` of several top-level keys, in one pass over the days."""
+        out: dict[str, int | float] = dict.fromkeys(keys, 0)
+        for d in days:
+            obj = self.day(d)
+            if obj:
+                for k in keys:
+                    out[k] += number(obj, k)
+        return out
+
     def has(self, days: Sequence[date], key: str) -> bool:
         return any(isinstance(self.day(d).get(key), dict) for d in days)
 
