@@ -35,7 +35,13 @@ from typing import Any
 
 from bson import ObjectId
 from pymongo import ReturnDocument
-from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, WriteError
+from pymongo.errors import (
+    BulkWriteError,
+    ClientBulkWriteException,
+    DuplicateKeyError,
+    OperationFailure,
+    WriteError,
+)
 from pymongo.results import BulkWriteResult, DeleteResult, InsertOneResult, UpdateResult
 
 Doc = dict[str, Any]
@@ -611,41 +617,47 @@ class CountedCollection:
         result: dict[str, Any] = {"writeErrors": [], "writeConcernErrors": [], "nInserted": 0, "nUpserted": 0,
                                   "nMatched": 0, "nModified": 0, "nRemoved": 0, "upserted": []}
         for index, req in enumerate(requests):
-            kind = type(req).__name__
-            try:
-                if kind in ("UpdateOne", "UpdateMany"):
-                    matched, modified, upserted, _b, _a = self._update(
-                        req._filter, req._doc, bool(req._upsert), many=kind == "UpdateMany")
-                    result["nMatched"] += matched
-                    result["nModified"] += modified
-                    if upserted is not None:
-                        result["nUpserted"] += 1
-                        result["upserted"].append({"index": index, "_id": upserted})
-                elif kind == "InsertOne":
-                    doc = clone(req._doc)
-                    if "_id" not in doc:
-                        doc["_id"] = req._doc["_id"] = ObjectId()
-                    self._check_unique(doc)
-                    self.docs[doc["_id"]] = doc
-                    self.database.docs_written += 1
-                    result["nInserted"] += 1
-                elif kind in ("DeleteOne", "DeleteMany"):
-                    found = self._find_docs(req._filter, 1 if kind == "DeleteOne" else 0)
-                    for doc in found:
-                        del self.docs[doc["_id"]]
-                    result["nRemoved"] += len(found)
-                else:
-                    raise NotImplementedError(f"countedstore: bulk operation {kind} is not implemented")
-            except (WriteError, DuplicateKeyError) as exc:
-                result["writeErrors"].append({"index": index, "code": exc.code, "errmsg": str(exc),
-                                              "op": {"q": getattr(req, "_filter", None),
-                                                     "u": getattr(req, "_doc", None)}})
+            error = self._bulk_op(req, index, result)
+            if error is not None:
+                result["writeErrors"].append(error)
                 if ordered:
                     break
         if result["writeErrors"]:
             self.database.bulk_errors += len(result["writeErrors"])
             raise BulkWriteError(result)
         return BulkWriteResult(result, True)
+
+    def _bulk_op(self, req: Any, index: int, result: dict[str, Any]) -> dict[str, Any] | None:
+        """Apply one bulk operation, adding to `result`; returns its write error, if any."""
+        kind = type(req).__name__
+        try:
+            if kind in ("UpdateOne", "UpdateMany"):
+                matched, modified, upserted, _b, _a = self._update(
+                    req._filter, req._doc, bool(req._upsert), many=kind == "UpdateMany")
+                result["nMatched"] += matched
+                result["nModified"] += modified
+                if upserted is not None:
+                    result["nUpserted"] += 1
+                    result["upserted"].append({"index": index, "_id": upserted})
+            elif kind == "InsertOne":
+                doc = clone(req._doc)
+                if "_id" not in doc:
+                    doc["_id"] = req._doc["_id"] = ObjectId()
+                self._check_unique(doc)
+                self.docs[doc["_id"]] = doc
+                self.database.docs_written += 1
+                result["nInserted"] += 1
+            elif kind in ("DeleteOne", "DeleteMany"):
+                found = self._find_docs(req._filter, 1 if kind == "DeleteOne" else 0)
+                for doc in found:
+                    del self.docs[doc["_id"]]
+                result["nRemoved"] += len(found)
+            else:
+                raise NotImplementedError(f"countedstore: bulk operation {kind} is not implemented")
+        except (WriteError, DuplicateKeyError) as exc:
+            return {"index": index, "idx": index, "code": exc.code, "errmsg": str(exc),
+                    "op": {"q": getattr(req, "_filter", None), "u": getattr(req, "_doc", None)}}
+        return None
 
     async def create_index(self, keys: Any, unique: bool = False, *args: Any, **kwargs: Any) -> str:
         self._count("create_index")
@@ -693,13 +705,48 @@ def _group(docs: list[Doc], spec: Mapping[str, Any]) -> list[Doc]:
     return list(groups.values())
 
 
+# ---- the client ----------------------------------------------------------------------------------
+class CountedClient:
+    """`client.bulk_write(models)`: MongoDB 8.0's client-level bulkWrite, operations on any
+    collections of the database in one counted round trip (unordered: goes on past a failed
+    operation and raises `ClientBulkWriteException` naming each failed operation's `idx`)."""
+
+    def __init__(self, db: CountedDatabase) -> None:
+        self.db = db
+
+    async def bulk_write(self, models: list[Any], ordered: bool = True, *args: Any, **kwargs: Any) -> Any:
+        self.db.calls[("client_bulk_write", "")] += 1
+        self.db._note_client_bulk(len(models))
+        result: dict[str, Any] = {"nInserted": 0, "nUpserted": 0, "nMatched": 0, "nModified": 0, "nRemoved": 0,
+                                  "upserted": []}
+        errors: list[dict[str, Any]] = []
+        for index, model in enumerate(models):
+            name, _, coll = (model._namespace or "").partition(".")
+            if name != self.db.name or not coll:
+                raise NotImplementedError(f"countedstore: namespace {model._namespace!r} is not in this database")
+            error = self.db[coll]._bulk_op(model, index, result)
+            if error is not None:
+                errors.append(error)
+                if ordered:
+                    break
+        if errors:
+            self.db.bulk_errors += len(errors)
+            raise ClientBulkWriteException({"writeErrors": errors, "writeConcernErrors": [],
+                                            "anySuccessful": len(errors) < len(models), **result}, False)
+        return result
+
+
 # ---- the database --------------------------------------------------------------------------------
 class CountedDatabase:
-    """`db[name]` gives a collection; `db.command("ping")`; `db.list_collection_names()`."""
+    """`db[name]` gives a collection; `db.command("ping"|"hello")`; `db.list_collection_names()`;
+    `db.client.bulk_write(…)`. `wire_version` is what `hello` reports (25 = MongoDB 8.0, which has
+    the client-level bulkWrite; lower it to measure one bulk_write per collection)."""
 
-    def __init__(self, name: str = "tally", *, strict: bool = True) -> None:
+    def __init__(self, name: str = "tally", *, strict: bool = True, wire_version: int = 25) -> None:
         self.name = name
         self.strict = strict
+        self.wire_version = wire_version
+        self.client = CountedClient(self)
         self._collections: dict[str, CountedCollection] = {}
         self.calls: Counter[tuple[str, str]] = Counter()
         self.docs_fetched = 0
@@ -733,6 +780,8 @@ class CountedDatabase:
         self.calls[("command", name)] += 1
         if name == "ping":
             return {"ok": 1.0}
+        if name == "hello":
+            return {"ok": 1.0, "isWritablePrimary": True, "maxWireVersion": self.wire_version}
         raise OperationFailure(f"countedstore: command {name!r} is not implemented", 59)
 
     async def list_collection_names(self, *args: Any, **kwargs: Any) -> list[str]:
@@ -757,6 +806,13 @@ class CountedDatabase:
                 self.bulk_same_collection += 1
             self._group[collection] += 1
 
+    def _note_client_bulk(self, ops: int) -> None:
+        """A client-level bulkWrite is a whole group by itself (all collections, one round trip)."""
+        self.bulk_ops += ops
+        self.bulk_max_ops = max(self.bulk_max_ops, ops)
+        self.bulk_groups += 1
+        self.bulk_group_writes += 1
+
     def _close_group(self) -> None:
         if self._group is not None:
             self.bulk_groups += 1
@@ -776,7 +832,7 @@ class CountedDatabase:
             "docs_fetched": self.docs_fetched,
             "fetched_by_collection": dict(self.fetched_by_collection),
             "docs_written": self.docs_written,
-            "bulk_writes": by_op.get("bulk_write", 0),
+            "bulk_writes": by_op.get("bulk_write", 0) + by_op.get("client_bulk_write", 0),
             "bulk_ops": self.bulk_ops,
             "bulk_max_ops": self.bulk_max_ops,
             "bulk_groups": self.bulk_groups,

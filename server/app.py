@@ -77,8 +77,11 @@ def _store_ctx(database: mongo.Database | None) -> Callable[[web.Application], A
 def _batcher_ctx(start: bool) -> Callable[[web.Application], AsyncIterator[None]]:
     async def batcher(app: web.Application) -> AsyncIterator[None]:
         s = app[keys.SETTINGS]
-        store = AggregateStore(app[keys.DB], app[keys.STATS])
-        b = WriteBatcher(store.bulk_update, app[keys.STATS], interval_ms=s.batch_interval_ms,
+        client_bulk = await mongo.client_bulk_write(app[keys.DB], s.bulk_write)
+        log.info("group commit: %s per flush", "one client-level bulkWrite" if client_bulk
+                 else "one bulk_write per collection")
+        store = AggregateStore(app[keys.DB], app[keys.STATS], client_bulk=client_bulk)
+        b = WriteBatcher(store.write_all, app[keys.STATS], interval_ms=s.batch_interval_ms,
                          max_updates=s.batch_max_updates, max_pending=s.max_pending_updates,
                          timeout=s.write_timeout, backoff_max=s.retry_backoff_max)
         app[keys.BATCHER] = b

@@ -10,7 +10,7 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
-from server.settings import Settings
+from server.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,27 @@ def close_client(client: Client) -> None:
 
 async def ping(db: Database) -> None:
     await db.command("ping")
+
+
+CLIENT_BULK_WRITE_WIRE_VERSION = 25  # MongoDB 8.0: the bulkWrite command across collections
+
+
+async def client_bulk_write(db: Database, mode: str) -> bool:
+    """Whether the batcher writes a flush with one client-level bulkWrite (`bulk_write` setting:
+    'auto' → when the server is MongoDB 8.0+ and the driver has it; 'client' → must be; 'collection')."""
+    if mode == "collection":
+        return False
+    supported = False
+    if callable(getattr(getattr(db, "client", None), "bulk_write", None)):
+        try:
+            hello = await db.command("hello")
+            supported = int(hello.get("maxWireVersion", 0)) >= CLIENT_BULK_WRITE_WIRE_VERSION
+        except Exception:  # noqa: BLE001 - no `hello` (embedded store): not supported
+            supported = False
+    if mode == "client" and not supported:
+        raise SettingsError("setting 'bulk_write': invalid value 'client' (the server does not support the "
+                            "client-level bulkWrite of MongoDB 8.0; use auto or collection)")
+    return supported
 
 
 async def create_indexes(db: Database) -> None:

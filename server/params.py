@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
 import orjson
 from aiohttp import web
 from yarl import URL

@@ -45,6 +45,9 @@ class Settings:
     max_pending_updates: int = _help("back-pressure: /i answers 503 while this many updates are unwritten",
                                      200000)
     write_timeout: float = _help("seconds a request waits for its data to be written before a 503", 10.0)
+    bulk_write: str = _help("group commit: 'client' = one client-level bulkWrite per flush for all collections "
+                            "(MongoDB 8.0+), 'collection' = one bulk_write per collection, 'auto' = client "
+                            "when the server supports it", "auto")
     retry_backoff_max: float = _help("longest pause between two attempts to write a failed batch", 5.0)
     device_cache_size: int = _help("device documents kept in memory (saves one read per request)", 200000)
     app_cache_ttl: float = _help("seconds an app document is cached by key", 5.0)
@@ -122,6 +125,8 @@ def _validate(s: Settings) -> None:
             raise bad(name, "must not be negative")
     if s.workers < 1:
         raise bad("workers", "must be at least 1")
+    if s.bulk_write not in ("auto", "client", "collection"):
+        raise bad("bulk_write", "one of auto, client, collection")
     if s.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise bad("log_level", "one of DEBUG, INFO, WARNING, ERROR")
 

@@ -2,7 +2,8 @@
 
 Requests hand their updates to `submit`, which merges them into the open batch and waits until
 that batch is written. A flush happens `batch_interval_ms` after the first pending update, or at
-once when `batch_max_updates` are pending; it sends one unordered `bulk_write` per collection.
+once when `batch_max_updates` are pending; it sends one unordered `bulk_write` per collection, or
+one client-level bulkWrite for all of them (MongoDB 8.0+, see `AggregateStore.write_all`).
 
 When MongoDB fails, the batch is kept (only the collections that failed) and retried with
 back-off; newer updates are merged into it. Waiting requests get a 503 after `write_timeout`
@@ -24,7 +25,8 @@ from server.storage.stats import StoreStats
 
 log = logging.getLogger(__name__)
 
-BulkWriter = Callable[[str, list[tuple[str, dict[str, Any]]]], Awaitable[None]]
+# Writes a flush {collection: [(_id, update document), …]}; returns the collections not written.
+BulkWriter = Callable[[dict[str, list[tuple[Any, dict[str, Any]]]]], Awaitable[dict[str, Exception]]]
 
 
 @dataclass
@@ -118,18 +120,16 @@ class WriteBatcher:
             return ok
 
     async def _write_batch(self, batch: _Batch) -> bool:
-        colls = batch.updates.collections()
-        results = await asyncio.gather(
-            *(self._write(c, batch.updates.operations(c)) for c in colls), return_exceptions=True)
-        failed = False
-        for coll, result in zip(colls, results):
-            if isinstance(result, BaseException):
-                failed = True
-                self.stats.failures += 1
-                self.stats.last_error = f"{type(result).__name__}: {result}"
-                log.warning("bulk write to %s failed, will retry: %s", coll, result)
-            else:
+        operations = {c: batch.updates.operations(c) for c in batch.updates.collections()}
+        failed = await self._write(operations)
+        for coll in operations:
+            error = failed.get(coll)
+            if error is None:
                 batch.updates.drop_collection(coll)
+            else:
+                self.stats.failures += 1
+                self.stats.last_error = f"{type(error).__name__}: {error}"
+                log.warning("bulk write to %s failed, will retry: %s", coll, error)
         if failed:
             self.stats.flush_retries += 1
             return False
