@@ -69,7 +69,8 @@ class AggregateStore:
         except ClientBulkWriteException as exc:
             # `idx` is the operation's index: a flush (≤ batch_max_updates operations) is far below
             # one server batch (maxWriteBatchSize is 100,000), so it is never offset.
-            indexes = [e.get("idx") for e in exc.write_errors or []]
+            errors: list[Any] = list(exc.write_errors or [])  # documents, whatever pymongo's hints say
+            indexes = [e.get("idx") if isinstance(e, dict) else None for e in errors]
             if exc.error is not None or exc.write_concern_errors or not indexes \
                     or not all(isinstance(i, int) and 0 <= i < len(owner) for i in indexes):
                 return {coll: exc for coll in batch}
