@@ -196,15 +196,20 @@ def derive(r: PhaseResult) -> dict[str, Any]:
     return out
 
 
-def rss_curve(r: PhaseResult) -> dict[str, Any]:
-    pts = [(s["t"], s["rss_kb"]) for s in r.samples if s["rss_kb"]]
+def rss_curve(r: PhaseResult, warmup: float = 0.0) -> dict[str, Any]:
+    """RSS over the measured window (after `warmup` seconds of the same load); `warmup_points`
+    keeps the curve before it (server start → caches filled)."""
+    every = [(s["t"], s["rss_kb"]) for s in r.samples if s["rss_kb"]]
+    pts = [p for p in every if p[0] >= warmup]
     if len(pts) < 2:
         return {"points": pts}
     half = pts[len(pts) // 2:]
     slope = (half[-1][1] - half[0][1]) / max(half[-1][0] - half[0][0], 1e-9) * 60 / 1024
     return {"start_mb": round(pts[0][1] / 1024, 1), "end_mb": round(pts[-1][1] / 1024, 1),
             "max_mb": round(max(p[1] for p in pts) / 1024, 1),
-            "second_half_growth_mb_per_min": round(slope, 1), "points": pts}
+            "second_half_growth_mb_per_min": round(slope, 1), "points": pts,
+            "warmup_s": warmup, "warmup_start_mb": round(every[0][1] / 1024, 1) if every else None,
+            "warmup_points": [p for p in every if p[0] < warmup]}
 
 
 # ---- phases --------------------------------------------------------------------------------------
@@ -310,8 +315,8 @@ async def memory_run(store: str, a: argparse.Namespace, cpus: set[int] | None, s
         wl = Workload(app_key, a.devices, prefix=store[:1] + "m", bulk_share=a.bulk_share)
         wait_quiet(a, srv.pid, f"{store} memory run")
         r = await run_phase(f"{store} memory", HOST, port, wl, connections=a.connections, seconds=a.memory_seconds,
-                            warmup=0.0, server_pid=srv.pid)
-        curve = rss_curve(r)
+                            warmup=a.memory_warmup, server_pid=srv.pid)
+        curve = rss_curve(r, a.memory_warmup)
         log(f"{store} {a.memory_seconds:.0f} s at peak: {r.rps:.0f} req/s, RSS {curve.get('start_mb')} -> "
             f"{curve.get('end_mb')} MB, 2nd-half growth {curve.get('second_half_growth_mb_per_min')} MB/min")
         hwm = srv.hwm_kb()
@@ -480,12 +485,13 @@ def markdown(res: dict[str, Any]) -> str:
     lines.append("")
     mem = [(s, t["memory_run"]) for s, t in res.get("tally", {}).items() if t.get("memory_run")]
     if mem:
-        lines.append("| set-up | seconds at peak | req/s | RSS start MB | RSS end MB | RSS max MB "
-                     "| growth in 2nd half MB/min | peak RSS (VmHWM) MB |")
-        lines.append("|" + "---|" * 8)
+        lines.append("| set-up | warm-up s (RSS at start MB) | seconds at peak | req/s | RSS start MB | RSS end MB "
+                     "| RSS max MB | growth in 2nd half MB/min | peak RSS (VmHWM) MB |")
+        lines.append("|" + "---|" * 9)
         for store, m in mem:
             c = m["rss"]
-            lines.append(f"| {store} | {cfg['memory_seconds']:g} | {m['phase']['rps']:,.0f} | {c.get('start_mb')} "
+            lines.append(f"| {store} | {c.get('warmup_s', 0):g} ({c.get('warmup_start_mb')}) "
+                         f"| {cfg['memory_seconds']:g} | {m['phase']['rps']:,.0f} | {c.get('start_mb')} "
                          f"| {c.get('end_mb')} | {c.get('max_mb')} | {c.get('second_half_growth_mb_per_min')} "
                          f"| {m['peak_rss_kb'] / 1024:.0f} |")
         lines.append("")
@@ -544,6 +550,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--rate-fraction", type=float, default=0.7, help="open-loop pass at this share of the peak")
     p.add_argument("--bulk-share", type=float, default=0.05, help="share of devices sending through /i/bulk")
     p.add_argument("--memory-seconds", type=float, default=60.0, help="bounded-memory run at peak (0: skip)")
+    p.add_argument("--memory-warmup", type=float, default=60.0,
+                   help="seconds of the same load before the bounded-memory window (caches fill up)")
     p.add_argument("--read-seconds", type=float, default=5.0, help="seconds per read path (0: skip read side)")
     p.add_argument("--year-days", type=int, default=365)
     p.add_argument("--year-devices-per-day", type=int, default=8)
@@ -559,6 +567,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     if a.smoke:
         a.devices, a.seconds, a.connections, a.warmup = min(a.devices, 200), 1.5, min(a.connections, 8), 0.5
         a.memory_seconds, a.read_seconds, a.year_devices_per_day, a.year_lanes = 2.0, 0.5, 1, 4
+        a.memory_warmup = 1.0
         a.wait_quiet = 0.0
     a.tally_env = dict(s.split("=", 1) for s in a.set)
     return a
@@ -577,6 +586,7 @@ async def main_async(a: argparse.Namespace) -> dict[str, Any]:
         "stamp": stamp,
         "config": {"devices": a.devices, "seconds": a.seconds, "connections": a.connections, "warmup": a.warmup,
                    "rate_fraction": a.rate_fraction, "memory_seconds": a.memory_seconds,
+                   "memory_warmup": a.memory_warmup,
                    "read_seconds": a.read_seconds, "year_days": a.year_days,
                    "year_devices_per_day": a.year_devices_per_day, "smoke": a.smoke, "store": a.store,
                    "client_cpus": sorted(client_cpus) if client_cpus else "unpinned",
