@@ -102,24 +102,57 @@ class MergedUpdates:
         self.per_collection[update.collection] += 1
 
     def _merge(self, update: Update) -> None:
-        docs = self.docs.setdefault((update.collection, update.id), [])
+        docs = self.docs.get((update.collection, update.id))
+        if docs is None:
+            docs = self.docs[(update.collection, update.id)] = [_OpDoc()]
         for op, fields in update.ops.items():
-            for path, value in fields.items():
-                if len(docs) == 1:  # the usual case: one document, path new or under the same operator
-                    only = docs[0]
-                    if only.paths.get(path) == op:
-                        only.ops[op][path] = _combine(op, only.ops[op][path], value)
-                        continue
-                # Order matters across documents: an operation may only join the last document
-                # that already touches its path, or a later one.
-                start = next((i for i in range(len(docs) - 1, -1, -1) if docs[i].touches(path)), 0)
-                for doc in docs[start:]:
-                    if doc.try_add(op, path, value):
-                        break
-                else:
-                    fresh = _OpDoc()
-                    fresh.try_add(op, path, value)
-                    docs.append(fresh)
+            if op not in OPERATORS:
+                raise ValueError(f"unsupported update operator {op}")
+            if len(docs) == 1:
+                self._merge_one(docs, op, fields)
+            else:
+                for path, value in fields.items():
+                    self._place(docs, op, path, value)
+
+    def _merge_one(self, docs: list[_OpDoc], op: str, fields: dict[str, Any]) -> None:
+        """The usual case, a single document: a path already there under `op` is combined, a path
+        nothing above or below touches is added, anything else goes through `_place`."""
+        only = docs[0]
+        paths, prefixes = only.paths, only.prefixes
+        bucket = only.ops.get(op, {})
+        split = False
+        for path, value in fields.items():
+            if split:  # once a second document exists, every later path must respect the order
+                self._place(docs, op, path, value)
+                continue
+            owner = paths.get(path)
+            if owner == op:
+                bucket[path] = bucket[path] + value if op == "$inc" else _combine(op, bucket[path], value)
+                continue
+            if owner is None and path not in prefixes:
+                above = _prefixes(path)
+                if not any(p in paths for p in above):
+                    if not bucket:
+                        bucket = only.ops.setdefault(op, bucket)
+                    bucket[path] = _unique(value) if op == "$addToSet" else value
+                    paths[path] = op
+                    prefixes.update(above)
+                    continue
+            self._place(docs, op, path, value)
+            split = len(docs) > 1
+            bucket = only.ops.get(op, {})
+
+    @staticmethod
+    def _place(docs: list[_OpDoc], op: str, path: str, value: Any) -> None:
+        """Order matters across documents: an operation may only join the last document that
+        already touches its path, or a later one."""
+        start = next((i for i in range(len(docs) - 1, -1, -1) if docs[i].touches(path)), 0)
+        for doc in docs[start:]:
+            if doc.try_add(op, path, value):
+                return
+        fresh = _OpDoc()
+        fresh.try_add(op, path, value)
+        docs.append(fresh)
 
     def add_all(self, updates: Iterable[Update]) -> None:
         for u in updates:
@@ -142,6 +175,8 @@ class MergedUpdates:
             if coll != collection:
                 continue
             for doc in docs:
+                if not doc.ops:
+                    continue
                 ops = dict(doc.ops)
                 if "$addToSet" in ops:
                     ops["$addToSet"] = {k: {"$each": v} for k, v in ops["$addToSet"].items()}

@@ -180,3 +180,52 @@ def test_merged_documents_apply_like_the_original_sequence(updates: list[dict[st
     for _id, ops in merge(Update("c", "x", u) for u in updates).operations("c"):
         merged_result = _apply(merged_result, ops)
     assert merged_result == sequential
+
+
+# ---- merged updates applied in order == the original updates applied one by one (MongoDB rules) ---
+PATHS = ("a", "a.b", "a.b.c", "a.c", "ab", "d.1.t", "d.1.2.t", "d.1", "m")
+OPS = ("$inc", "$set", "$max", "$min", "$addToSet")  # $setOnInsert: per batch by design (see the table)
+
+
+def _random_update(rnd: Any) -> dict[str, dict[str, Any]]:
+    ops: dict[str, dict[str, Any]] = {}
+    used: list[str] = []
+    for _ in range(rnd.randint(1, 4)):
+        op, path = rnd.choice(OPS), rnd.choice(PATHS)
+        if any(path == u or path.startswith(u + ".") or u.startswith(path + ".") for u in used):
+            continue  # one update document never conflicts with itself (as Tally's builders)
+        used.append(path)
+        value: Any = [rnd.randint(0, 3) for _ in range(rnd.randint(1, 3))] if op == "$addToSet" \
+            else rnd.randint(1, 5)
+        ops.setdefault(op, {})[path] = value
+    return ops
+
+
+def _as_mongo(ops: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    out = dict(ops)
+    if "$addToSet" in out:
+        out["$addToSet"] = {k: {"$each": v} for k, v in out["$addToSet"].items()}
+    return out
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_merged_documents_do_what_the_updates_do_one_by_one(seed: int) -> None:
+    import random
+
+    from pymongo.errors import WriteError
+
+    from bench.countedstore import apply_update
+
+    rnd = random.Random(seed)
+    updates = [_random_update(rnd) for _ in range(rnd.randint(2, 8))]
+    one_by_one: dict[str, Any] = {"_id": "x"}
+    try:
+        for i, ops in enumerate(updates):
+            apply_update(one_by_one, _as_mongo(copy.deepcopy(ops)), inserting=i == 0)
+    except WriteError:
+        return  # MongoDB itself rejects this sequence (e.g. $inc on a parent set to a number)
+    merged = merge(Update("c", "x", copy.deepcopy(ops)) for ops in updates)
+    together: dict[str, Any] = {"_id": "x"}
+    for i, (_id, ops) in enumerate(merged.operations("c")):
+        apply_update(together, ops, inserting=i == 0)  # strict: no conflicting paths in one document
+    assert together == one_by_one, updates
