@@ -97,7 +97,10 @@ class Workload:
                      for i in range(devices)]
         self._cache: dict[tuple[int, bool, bool], list[bytes]] = {}
         self.template_of = [self._template(k) for k in self.kind]
-        self.step = bytearray(devices)
+        # Each device starts at a random step of its session: with every device in step 0, all of
+        # them would begin (the costliest request) at the same time, then all send events, …, and
+        # the mix, so the throughput, would swing with the phase instead of staying what it is.
+        self.step = bytearray(rnd.randrange(len(t)) for t in self.template_of)
 
     def _template(self, kind: tuple[int, bool, bool]) -> list[bytes]:
         found = self._cache.get(kind)
