@@ -231,6 +231,52 @@ async def bench_bare(a: argparse.Namespace, cpus: set[int] | None, stamp: str) -
             "shutdown": srv.shutdown}
 
 
+async def bench_ratio(a: argparse.Namespace, cpus: set[int] | None, stamp: str) -> dict[str, Any]:
+    """Tally (counted store) ÷ bare, measured in alternating closed-loop rounds on one CPU.
+
+    This machine's CPU speed drifts by tens of percent from one second to the next (a fixed loop
+    takes 0.21–0.36 s), so the two peaks measured minutes apart do not give a fair ratio. Both
+    servers run at once here (the idle one costs nothing), Tally is warmed up, then rounds go
+    bare, Tally, bare, Tally, …; each Tally round is divided by the mean of the bare rounds around
+    it and the median of those ratios is reported."""
+    admin = secrets.token_hex(16)
+    bare_port, tally_port = free_port(), free_port()
+    bare = Server("bare-ratio", [sys.executable, "-m", "bench.serve_bare", "--host", HOST, "--port", str(bare_port)],
+                  dict(os.environ), cpus, RESULTS / f"{stamp}-bare-ratio.log", bare_port)
+    tally = Server("tally-ratio", [sys.executable, "-m", "bench.serve_counted", "--host", HOST, "--port",
+                                   str(tally_port), "--store", "counted"],
+                   tally_env(admin, a.tally_env), cpus, RESULTS / f"{stamp}-tally-ratio.log", tally_port)
+    bare_rps: list[float] = []
+    tally_rps: list[float] = []
+    try:
+        await bare.ready()
+        await tally.ready()
+        _app_id, app_key = await create_tally_app(tally_port, admin, "ratio")
+        bare_wl = Workload("0" * 40, a.devices, prefix="rbar", bulk_share=a.bulk_share)
+        tally_wl = Workload(app_key, a.devices, prefix="rtal", bulk_share=a.bulk_share)
+        wait_quiet(a, tally.pid, "ratio rounds")
+        await run_phase("ratio warm-up", HOST, tally_port, tally_wl, connections=a.connections,
+                        seconds=a.ratio_seconds, warmup=a.warmup, server_pid=tally.pid, read_counters=False)
+        for i in range(a.ratio_rounds):
+            for name, port, wl, pid, out in (("bare", bare_port, bare_wl, bare.pid, bare_rps),
+                                             ("tally", tally_port, tally_wl, tally.pid, tally_rps)):
+                r = await run_phase(f"ratio {name} {i + 1}", HOST, port, wl, connections=a.connections,
+                                    seconds=a.ratio_seconds, warmup=0.5, server_pid=pid, read_counters=False)
+                out.append(r.rps)
+        r = await run_phase("ratio bare last", HOST, bare_port, bare_wl, connections=a.connections,
+                            seconds=a.ratio_seconds, warmup=0.5, server_pid=bare.pid, read_counters=False)
+        bare_rps.append(r.rps)
+    finally:
+        bare.stop()
+        tally.stop()
+    ratios = [t / ((bare_rps[i] + bare_rps[i + 1]) / 2) for i, t in enumerate(tally_rps)]
+    median = sorted(ratios)[len(ratios) // 2]
+    log(f"ratio rounds: bare {[round(x) for x in bare_rps]}, tally {[round(x) for x in tally_rps]} → "
+        f"Tally ÷ bare {[f'{x:.0%}' for x in ratios]}, median {median:.0%}")
+    return {"bare_rps": bare_rps, "tally_rps": tally_rps, "ratios": [round(x, 3) for x in ratios],
+            "median_ratio": round(median, 3), "seconds_per_round": a.ratio_seconds}
+
+
 async def bench_tally(store: str, a: argparse.Namespace, cpus: set[int] | None, stamp: str) -> dict[str, Any]:
     out: dict[str, Any] = {"store": store}
     admin = secrets.token_hex(16)
@@ -471,6 +517,13 @@ def markdown(res: dict[str, Any]) -> str:
                      f"{d['gc_ms_in_window']} ms ({d['gc_share_of_window']:.1%} of the window), longest pause so far "
                      f"{d['gc_longest_pause_ms_so_far']} ms.  ")
     lines.append("")
+    ratio = res.get("ratio")
+    if ratio:
+        lines.append(f"Tally (counted store) ÷ bare in alternating {ratio['seconds_per_round']:g}-s rounds: "
+                     f"{', '.join(f'{x:.0%}' for x in ratio['ratios'])} → median **{ratio['median_ratio']:.0%}** "
+                     f"(bare {', '.join(f'{x:,.0f}' for x in ratio['bare_rps'])} req/s; "
+                     f"Tally {', '.join(f'{x:,.0f}' for x in ratio['tally_rps'])} req/s).  ")
+        lines.append("")
     lines.append("| set-up | target rate req/s | achieved | p50 ms | p99 ms | p99 target ms | late sends | errors "
                  "| other procs CPU | GC time in window | longest GC pause so far ms |")
     lines.append("|" + "---|" * 11)
@@ -559,6 +612,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=0, help="also compare 1 and N workers on the counted store")
     p.add_argument("--profile", action="store_true", help="also profile a peak pass on the counted store")
     p.add_argument("--no-bare", action="store_true", help="skip the bare-handler ceiling")
+    p.add_argument("--ratio-rounds", type=int, default=3,
+                   help="alternating bare/Tally rounds for the ÷ bare ratio (counted store; 0: skip)")
+    p.add_argument("--ratio-seconds", type=float, default=5.0, help="seconds per ratio round")
     p.add_argument("--set", action="append", default=[], metavar="TALLY_X=V", help="extra Tally setting (repeatable)")
     p.add_argument("--wait-quiet", type=float, default=60.0,
                    help="before each phase, wait up to this many seconds for other processes to go quiet")
@@ -568,6 +624,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         a.devices, a.seconds, a.connections, a.warmup = min(a.devices, 200), 1.5, min(a.connections, 8), 0.5
         a.memory_seconds, a.read_seconds, a.year_devices_per_day, a.year_lanes = 2.0, 0.5, 1, 4
         a.memory_warmup = 1.0
+        a.ratio_rounds, a.ratio_seconds = 1, 1.0
         a.wait_quiet = 0.0
     a.tally_env = dict(s.split("=", 1) for s in a.set)
     return a
@@ -601,6 +658,8 @@ async def main_async(a: argparse.Namespace) -> dict[str, Any]:
         res["bare"] = await bench_bare(a, server_cpus, stamp)
     for store in (["memory", "counted"] if a.store == "both" else [a.store]):
         res["tally"][store] = await bench_tally(store, a, server_cpus, stamp)
+    if not a.no_bare and a.ratio_rounds > 0 and a.store in ("counted", "both"):
+        res["ratio"] = await bench_ratio(a, server_cpus, stamp)
     if a.workers > 1:
         res["workers"] = await bench_workers(a, stamp)
     if a.profile:
