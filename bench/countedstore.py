@@ -243,10 +243,16 @@ def _equality_fields(filt: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
             yield key, cond
 
 
+def _only_id(projection: Any) -> bool:
+    return isinstance(projection, Mapping) and list(projection) == ["_id"] and bool(projection["_id"])
+
+
 def project(doc: Doc, projection: Mapping[str, Any] | None) -> Doc:
     """A copy of `doc` with a MongoDB projection (inclusion or exclusion, dotted paths) applied."""
     if not projection:
         return clone(doc)
+    if _only_id(projection):
+        return {"_id": doc["_id"]} if "_id" in doc else {}
     include = {k: v for k, v in projection.items() if k != "_id"}
     keep_id = bool(projection.get("_id", 1))
     if include and all(bool(v) for v in include.values()):
@@ -566,6 +572,15 @@ class CountedCollection:
                                   return_document: bool = ReturnDocument.BEFORE, **kwargs: Any) -> Doc | None:
         self._count("find_one_and_update")
         want_after = return_document == ReturnDocument.AFTER
+        plain_id = filter.get("_id")
+        if not want_after and _only_id(projection) and plain_id is not None and not isinstance(plain_id, dict):
+            # {_id: 1} of a document chosen by its _id: no copy of the document is needed
+            matched, _n, _up, _b, _a = self._update(filter, update, upsert)
+            if not matched:
+                return None
+            self.database.docs_fetched += 1
+            self.database.fetched_by_collection[self.name] += 1
+            return {"_id": plain_id}
         _m, _n, _up, before, after = self._update(filter, update, upsert, want_before=not want_after)
         result = after if want_after else before
         if result is None:

@@ -48,6 +48,18 @@ async def test_upsert_of_existing_id_with_non_matching_filter_raises_duplicate_k
     assert (await devices.find_one({"_id": "dev1"}))["v"] == 2
 
 
+async def test_find_one_and_update_with_an_id_projection_returns_only_the_id(db: CountedDatabase) -> None:
+    devices = db["app_usersabc"]
+    only_id = {"_id": 1}
+    assert await devices.find_one_and_update({"_id": "d", "v": {"$exists": False}}, {"$set": {"v": 1, "rq": [1, 2]}},
+                                             projection=only_id, upsert=True) is None  # inserted
+    assert await devices.find_one_and_update({"_id": "d", "v": 1}, {"$set": {"v": 2}}, projection=only_id) \
+        == {"_id": "d"}
+    assert await devices.find_one_and_update({"_id": "d", "v": 1}, {"$set": {"v": 3}}, projection=only_id) is None
+    assert await devices.find_one({"_id": "d"}) == {"_id": "d", "v": 2, "rq": [1, 2]}
+    assert await devices.find_one({"_id": "d"}, {"_id": 1}) == {"_id": "d"}
+
+
 async def test_returned_documents_are_copies(db: CountedDatabase) -> None:
     coll = db["c"]
     await coll.update_one({"_id": 1}, {"$set": {"a": {"b": [1]}}}, upsert=True)

@@ -99,7 +99,8 @@ class DeviceStore(Generic[R]):
             try:
                 self.stats.round_trips += 1
                 self.stats.device_ops += 1
-                before = await coll.find_one_and_update(filt, update, upsert=old is None,
+                # Only whether a document matched matters: MongoDB sends back just its _id.
+                before = await coll.find_one_and_update(filt, update, projection={"_id": 1}, upsert=old is None,
                                                         return_document=ReturnDocument.BEFORE)
             except DuplicateKeyError:
                 before = "conflict"
