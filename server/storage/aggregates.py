@@ -70,11 +70,11 @@ class AggregateStore:
             # `idx` is the operation's index: a flush (≤ batch_max_updates operations) is far below
             # one server batch (maxWriteBatchSize is 100,000), so it is never offset.
             errors: list[Any] = list(exc.write_errors or [])  # documents, whatever pymongo's hints say
-            indexes = [e.get("idx") if isinstance(e, dict) else None for e in errors]
-            if exc.error is not None or exc.write_concern_errors or not indexes \
-                    or not all(isinstance(i, int) and 0 <= i < len(owner) for i in indexes):
+            indexes = [e.get("idx") for e in errors if isinstance(e, dict)]
+            known = [i for i in indexes if isinstance(i, int) and 0 <= i < len(owner)]
+            if exc.error is not None or exc.write_concern_errors or not known or len(known) != len(errors):
                 return {coll: exc for coll in batch}
-            return {owner[i]: exc for i in indexes}
+            return {owner[i]: exc for i in known}
         except Exception as exc:  # noqa: BLE001 - the driver's errors: none of the flush is known written
             return {coll: exc for coll in batch}
         return {}
