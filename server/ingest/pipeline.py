@@ -73,7 +73,7 @@ class Ingestor:
         return parse(values, self.app[keys.CLOCK](), duration_limit=self.settings.session_duration_limit,
                      client_ip=ip, fallback_app_key=fallback_app_key)
 
-    async def apply(self, req: SdkRequest, app: App) -> tuple[Outcome, asyncio.Future[None] | None]:
+    async def apply(self, req: SdkRequest, app: App) -> tuple[Outcome, asyncio.Future[bool] | None]:
         """Apply the request to its device; returns its outcome and the write to wait for."""
         app_id = app_id_of(app)
         meta = self.app[keys.META]
@@ -136,7 +136,7 @@ class Ingestor:
             return None
         return checksum.verify(salt, values, payloads)
 
-    async def wait(self, pending: list[asyncio.Future[None]]) -> None:
+    async def wait(self, pending: list[asyncio.Future[bool]]) -> None:
         batcher = self.app[keys.BATCHER]
         for done in pending:
             await batcher.wait(done)

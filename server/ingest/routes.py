@@ -50,7 +50,7 @@ async def bulk(request: web.Request) -> web.Response:
             problem = await ingest.verify_checksum(app, params.values, _payloads(params.raw_query, params.raw_body))
             if problem is not None:
                 return message(request, problem)
-    pending: list[asyncio.Future[None]] = []
+    pending: list[asyncio.Future[bool]] = []
     warnings: list[str] = []
     for i, item in enumerate(items):
         if not isinstance(item, dict):

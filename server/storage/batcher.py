@@ -34,6 +34,30 @@ class _Batch:
     updates: MergedUpdates = field(default_factory=MergedUpdates)
     done: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
     tokens: set[Hashable] = field(default_factory=set)
+    answer: asyncio.Future[bool] | None = None  # what requests await: True written, False timed out
+
+    def answer_within(self, timeout: float) -> asyncio.Future[bool]:
+        """One deadline per batch, from its first request on (cheaper than a timeout per request):
+        True once the batch is written, False if `timeout` passes first. A request that comes after
+        the deadline passed (an SDK retry of a request still unwritten) gets a deadline of its own."""
+        expired = self.answer is not None and self.answer.done() and not self.answer.result()
+        if self.answer is None or (expired and not self.done.done()):
+            loop = asyncio.get_running_loop()
+            answer: asyncio.Future[bool] = loop.create_future()
+            timer = loop.call_later(timeout, _settle, answer, False)
+
+            def written(_: asyncio.Future[None]) -> None:
+                timer.cancel()
+                _settle(answer, True)
+
+            self.done.add_done_callback(written)
+            self.answer = answer
+        return self.answer
+
+
+def _settle(answer: asyncio.Future[bool], written: bool) -> None:
+    if not answer.done():
+        answer.set_result(written)
 
 
 class WriteBatcher:
@@ -62,14 +86,14 @@ class WriteBatcher:
         retrying = self._retrying.updates.count if self._retrying else 0
         return self._open.updates.count + retrying
 
-    def pending_for(self, token: Hashable) -> asyncio.Future[None] | None:
+    def pending_for(self, token: Hashable) -> asyncio.Future[bool] | None:
         """The write a request with this fingerprint is still waiting for, if any."""
         for batch in (self._retrying, self._open):
             if batch is not None and token in batch.tokens:
-                return batch.done
+                return batch.answer_within(self.timeout)
         return None
 
-    def enqueue(self, updates: Iterable[Update], token: Hashable | None = None) -> asyncio.Future[None]:
+    def enqueue(self, updates: Iterable[Update], token: Hashable | None = None) -> asyncio.Future[bool]:
         """Merge updates into the open batch (no await: atomic with the caller's state change)."""
         batch = self._open
         batch.updates.add_all(updates)
@@ -79,17 +103,15 @@ class WriteBatcher:
         self._wake.set()
         if batch.updates.count >= self.max_updates:
             self._full.set()
-        return batch.done
+        return batch.answer_within(self.timeout)
 
-    async def wait(self, done: asyncio.Future[None]) -> None:
+    async def wait(self, answer: asyncio.Future[bool]) -> None:
         """Wait for a batch to be written; 503 after `write_timeout` (the updates stay queued)."""
         if self._task is None:  # no background loop (tests): write now
             await self.flush()
-        try:
-            async with asyncio.timeout(self.timeout):
-                await asyncio.shield(done)
-        except TimeoutError:
-            raise ServiceUnavailable("Database unavailable, please retry later") from None
+        # shield: a request cancelled while waiting must not cancel the answer others wait for
+        if not await asyncio.shield(answer):
+            raise ServiceUnavailable("Database unavailable, please retry later")
 
     async def submit(self, updates: Iterable[Update], token: Hashable | None = None) -> None:
         await self.wait(self.enqueue(updates, token))
