@@ -18,6 +18,7 @@ JSON_TYPE = "application/json"
 CALLBACK_RE = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)*$")
 _ENTITY_RE = re.compile(r"&(amp|lt|gt|quot|#39|#\d+|#x[0-9a-fA-F]+);")
 _NEEDS_ESCAPE = re.compile("[\"'&<>]")
+_UNSAFE_JSON = re.compile(rb"[&<>']|\\\"")  # in serialised JSON a `"` inside a string is `\"`
 SECURITY_HEADERS = {"X-Frame-Options": "deny", "X-XSS-Protection": "1; mode=block"}
 
 
@@ -72,7 +73,10 @@ def callback_of(request: web.Request) -> str | None:
 
 
 def render(request: web.Request, data: Any, status: int = 200, *, callback: str | None = None) -> web.Response:
-    body = orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
+    return _reply(orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS), status, callback)
+
+
+def _reply(body: bytes, status: int, callback: str | None) -> web.Response:
     if callback:
         body = callback.encode() + b"(" + body + b");"
         return web.Response(body=body, status=status, content_type="application/javascript", charset="utf-8")
@@ -80,8 +84,15 @@ def render(request: web.Request, data: Any, status: int = 200, *, callback: str 
 
 
 def output(request: web.Request, data: Any, *, escape: bool = True) -> web.Response:
-    """Data reply (Countly's "output" helper): 200, strings HTML-escaped, JSONP when asked."""
-    return render(request, escape_output(data) if escape else data, callback=callback_of(request))
+    """Data reply (Countly's "output" helper): 200, strings HTML-escaped, JSONP when asked.
+
+    The data is serialised first: when no key or string holds a character that needs escaping
+    (the usual case for time objects, whose keys are numbers and counters), that is the reply."""
+    callback = callback_of(request)
+    body = orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
+    if escape and _UNSAFE_JSON.search(body):
+        body = orjson.dumps(escape_output(data), option=orjson.OPT_NON_STR_KEYS)
+    return _reply(body, 200, callback)
 
 
 def message(request: web.Request, result: Any, status: int = 200, **extra: Any) -> web.Response:
