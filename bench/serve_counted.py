@@ -117,9 +117,9 @@ def _dump_ctx(directory: Path | None) -> Any:
 
 
 def build(settings: Settings, store: str, counters_dir: Path | None,
-          db: CountedDatabase | None = None) -> web.Application:
+          db: CountedDatabase | None = None, strict: bool = False) -> web.Application:
     if db is None and store == "counted":
-        db = CountedDatabase(settings.mongo_database)
+        db = CountedDatabase(settings.mongo_database, strict=strict)
     app = create_app(settings, database=db)
     app[COUNTED] = db
     app.router.add_get("/bench/counters", counters)
@@ -156,6 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--counters-dir", type=Path, default=None)
     p.add_argument("--app-name", default="bench", help="--workers: the app created before forking")
     p.add_argument("--cprofile", type=Path, default=None, help="write a cProfile of the server here at exit")
+    p.add_argument("--strict", action="store_true",
+                   help="counted store: also reject the update paths MongoDB rejects (as the tests do); "
+                        "off by default: that check is MongoDB's work, not Tally's")
     args = p.parse_args(argv)
     try:
         settings = load_settings()
@@ -173,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         if profiler is not None:
             profiler.enable()
         try:
-            _run(build(settings, args.store, args.counters_dir), settings, host=args.host, port=args.port)
+            _run(build(settings, args.store, args.counters_dir, strict=args.strict), settings, host=args.host, port=args.port)
         finally:
             if profiler is not None:
                 profiler.disable()
@@ -182,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.counters_dir is None:
         print("bench.serve_counted: --workers needs --counters-dir", file=sys.stderr)
         return 2
-    shared = CountedDatabase(settings.mongo_database)
+    shared = CountedDatabase(settings.mongo_database, strict=args.strict)
     created = asyncio.run(_prepare(settings, shared, args.app_name))
     (args.counters_dir / "app.json").write_bytes(orjson.dumps(created))
     children = []

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from server import keys
 from server.errors import ApiError, BadRequest
+from server.params import PARAMS
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +62,6 @@ def escape_message(value: Any) -> Any:
 
 def callback_of(request: web.Request) -> str | None:
     """The JSONP callback name of a request (query or already-parsed body), validated."""
-    from server.params import PARAMS
-
     parsed = request.get(PARAMS)
     name = parsed.get("callback") if parsed is not None else request.query.get("callback")
     if name is None or name == "":

@@ -91,7 +91,8 @@ def fingerprint(values: Mapping[str, Any]) -> int | None:
     memory); None for requests without a `timestamp`, which SDKs always send."""
     if values.get("timestamp") in (None, ""):
         return None
-    kept = {k: v for k, v in values.items() if k not in FINGERPRINT_SKIP}
+    kept = values if FINGERPRINT_SKIP.isdisjoint(values) else {k: v for k, v in values.items()
+                                                                  if k not in FINGERPRINT_SKIP}
     digest = hashlib.sha1(orjson.dumps(kept, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)).digest()
     return int.from_bytes(digest[:8], "big") >> 4
 
