@@ -33,6 +33,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+import bson
 from bson import ObjectId
 from pymongo import ReturnDocument
 from pymongo.errors import (
@@ -834,6 +835,10 @@ class CountedDatabase:
         self._group = None
 
     # ---- reporting
+    def data_bytes(self) -> int:
+        """What MongoDB would hold (BSON bytes): in the benchmark this data lives in Tally's process."""
+        return sum(len(bson.encode(d)) for c in self._collections.values() for d in c.docs.values())
+
     def round_trips(self) -> int:
         return sum(self.calls.values())
 

@@ -274,9 +274,9 @@ async def _connection_loop(host: str, port: int, workload: Workload, devices: li
         conn.close()
 
 
-async def counters(host: str, port: int) -> dict[str, Any] | None:
+async def counters(host: str, port: int, query: str = "") -> dict[str, Any] | None:
     try:
-        status, body = await fetch(host, port, "/bench/counters", timeout=30)
+        status, body = await fetch(host, port, "/bench/counters" + query, timeout=30)
     except (TimeoutError, OSError, HttpError):
         return None
     return body if status == 200 and isinstance(body, dict) else None

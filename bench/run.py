@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.client import fetch
-from bench.loadgen import PhaseResult, other_load, proc_mem_kb, proc_tree, run_phase
+from bench.loadgen import PhaseResult, counters, other_load, proc_mem_kb, proc_tree, run_phase
 from bench.readside import months_in_window, seed_year, time_reads
 from bench.workload import Workload
 
@@ -363,6 +363,9 @@ async def memory_run(store: str, a: argparse.Namespace, cpus: set[int] | None, s
         r = await run_phase(f"{store} memory", HOST, port, wl, connections=a.connections, seconds=a.memory_seconds,
                             warmup=a.memory_warmup, server_pid=srv.pid)
         curve = rss_curve(r, a.memory_warmup)
+        end = await counters(HOST, port, "?data=1")  # after the window: computing it stalls the server
+        curve["store_data_mb_at_end"] = round(end["store_data_bytes"] / 2**20, 1) \
+            if end and "store_data_bytes" in end else None
         log(f"{store} {a.memory_seconds:.0f} s at peak: {r.rps:.0f} req/s, RSS {curve.get('start_mb')} -> "
             f"{curve.get('end_mb')} MB, 2nd-half growth {curve.get('second_half_growth_mb_per_min')} MB/min")
         hwm = srv.hwm_kb()
@@ -539,14 +542,14 @@ def markdown(res: dict[str, Any]) -> str:
     mem = [(s, t["memory_run"]) for s, t in res.get("tally", {}).items() if t.get("memory_run")]
     if mem:
         lines.append("| set-up | warm-up s (RSS at start MB) | seconds at peak | req/s | RSS start MB | RSS end MB "
-                     "| RSS max MB | growth in 2nd half MB/min | peak RSS (VmHWM) MB |")
-        lines.append("|" + "---|" * 9)
+                     "| RSS max MB | growth in 2nd half MB/min | peak RSS (VmHWM) MB | store data at end MB (BSON) |")
+        lines.append("|" + "---|" * 10)
         for store, m in mem:
             c = m["rss"]
             lines.append(f"| {store} | {c.get('warmup_s', 0):g} ({c.get('warmup_start_mb')}) "
                          f"| {cfg['memory_seconds']:g} | {m['phase']['rps']:,.0f} | {c.get('start_mb')} "
                          f"| {c.get('end_mb')} | {c.get('max_mb')} | {c.get('second_half_growth_mb_per_min')} "
-                         f"| {m['peak_rss_kb'] / 1024:.0f} |")
+                         f"| {m['peak_rss_kb'] / 1024:.0f} | {fmt(c.get('store_data_mb_at_end'), 1)} |")
         lines.append("")
     reads = [(s, t["read"]) for s, t in res.get("tally", {}).items() if t.get("read")]
     if reads:
