@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
@@ -838,6 +839,25 @@ class CountedDatabase:
     def data_bytes(self) -> int:
         """What MongoDB would hold (BSON bytes): in the benchmark this data lives in Tally's process."""
         return sum(len(bson.encode(d)) for c in self._collections.values() for d in c.docs.values())
+
+    def heap_bytes(self) -> int:
+        """Python memory held by the stored documents (deep `sys.getsizeof`): the part of the
+        benchmark server's RSS that a real deployment keeps in MongoDB instead."""
+        seen: set[int] = set()
+        total = 0
+        stack: list[Any] = [c.docs for c in self._collections.values()]
+        while stack:
+            obj = stack.pop()
+            if id(obj) in seen:
+                continue
+            seen.add(id(obj))
+            total += sys.getsizeof(obj)
+            if isinstance(obj, dict):
+                stack.extend(obj.keys())
+                stack.extend(obj.values())
+            elif isinstance(obj, (list, tuple)):
+                stack.extend(obj)
+        return total
 
     def round_trips(self) -> int:
         return sum(self.calls.values())

@@ -196,20 +196,15 @@ def derive(r: PhaseResult) -> dict[str, Any]:
     return out
 
 
-def rss_curve(r: PhaseResult, warmup: float = 0.0) -> dict[str, Any]:
-    """RSS over the measured window (after `warmup` seconds of the same load); `warmup_points`
-    keeps the curve before it (server start → caches filled)."""
-    every = [(s["t"], s["rss_kb"]) for s in r.samples if s["rss_kb"]]
-    pts = [p for p in every if p[0] >= warmup]
+def rss_curve(r: PhaseResult) -> dict[str, Any]:
+    pts = [(s["t"], s["rss_kb"]) for s in r.samples if s["rss_kb"]]
     if len(pts) < 2:
         return {"points": pts}
     half = pts[len(pts) // 2:]
     slope = (half[-1][1] - half[0][1]) / max(half[-1][0] - half[0][0], 1e-9) * 60 / 1024
     return {"start_mb": round(pts[0][1] / 1024, 1), "end_mb": round(pts[-1][1] / 1024, 1),
             "max_mb": round(max(p[1] for p in pts) / 1024, 1),
-            "second_half_growth_mb_per_min": round(slope, 1), "points": pts,
-            "warmup_s": warmup, "warmup_start_mb": round(every[0][1] / 1024, 1) if every else None,
-            "warmup_points": [p for p in every if p[0] < warmup]}
+            "second_half_growth_mb_per_min": round(slope, 1), "points": pts}
 
 
 # ---- phases --------------------------------------------------------------------------------------
@@ -360,14 +355,23 @@ async def memory_run(store: str, a: argparse.Namespace, cpus: set[int] | None, s
         _app_id, app_key = await create_tally_app(port, admin, "memory")
         wl = Workload(app_key, a.devices, prefix=store[:1] + "m", bulk_share=a.bulk_share)
         wait_quiet(a, srv.pid, f"{store} memory run")
+        warm = await run_phase(f"{store} memory warm-up", HOST, port, wl, connections=a.connections,
+                               seconds=a.memory_warmup, warmup=0.0, server_pid=srv.pid, read_counters=False)
+        before = await counters(HOST, port, "?data=1")  # outside the windows: computing it stalls the server
         r = await run_phase(f"{store} memory", HOST, port, wl, connections=a.connections, seconds=a.memory_seconds,
-                            warmup=a.memory_warmup, server_pid=srv.pid)
-        curve = rss_curve(r, a.memory_warmup)
-        end = await counters(HOST, port, "?data=1")  # after the window: computing it stalls the server
-        curve["store_data_mb_at_end"] = round(end["store_data_bytes"] / 2**20, 1) \
-            if end and "store_data_bytes" in end else None
+                            warmup=0.0, server_pid=srv.pid)
+        after = await counters(HOST, port, "?data=1")
+        curve = rss_curve(r)
+        curve["warmup_s"] = a.memory_warmup
+        curve["warmup_points"] = [(s["t"], s["rss_kb"]) for s in warm.samples if s["rss_kb"]]
+        curve["warmup_start_mb"] = round(curve["warmup_points"][0][1] / 1024, 1) if curve["warmup_points"] else None
+        for name, found in (("start", before), ("end", after)):
+            if found and "store_heap_bytes" in found:
+                curve[f"store_heap_mb_at_{name}"] = round(found["store_heap_bytes"] / 2**20, 1)
+                curve[f"store_data_mb_at_{name}"] = round(found["store_data_bytes"] / 2**20, 1)
         log(f"{store} {a.memory_seconds:.0f} s at peak: {r.rps:.0f} req/s, RSS {curve.get('start_mb')} -> "
-            f"{curve.get('end_mb')} MB, 2nd-half growth {curve.get('second_half_growth_mb_per_min')} MB/min")
+            f"{curve.get('end_mb')} MB, 2nd-half growth {curve.get('second_half_growth_mb_per_min')} MB/min; "
+            f"counted store heap {curve.get('store_heap_mb_at_start')} -> {curve.get('store_heap_mb_at_end')} MB")
         hwm = srv.hwm_kb()
     finally:
         srv.stop()
@@ -542,14 +546,17 @@ def markdown(res: dict[str, Any]) -> str:
     mem = [(s, t["memory_run"]) for s, t in res.get("tally", {}).items() if t.get("memory_run")]
     if mem:
         lines.append("| set-up | warm-up s (RSS at start MB) | seconds at peak | req/s | RSS start MB | RSS end MB "
-                     "| RSS max MB | growth in 2nd half MB/min | peak RSS (VmHWM) MB | store data at end MB (BSON) |")
-        lines.append("|" + "---|" * 10)
+                     "| RSS max MB | growth in 2nd half MB/min | peak RSS (VmHWM) MB "
+                     "| counted store's objects MB (start → end) | its data as BSON MB (start → end) |")
+        lines.append("|" + "---|" * 11)
         for store, m in mem:
             c = m["rss"]
             lines.append(f"| {store} | {c.get('warmup_s', 0):g} ({c.get('warmup_start_mb')}) "
                          f"| {cfg['memory_seconds']:g} | {m['phase']['rps']:,.0f} | {c.get('start_mb')} "
                          f"| {c.get('end_mb')} | {c.get('max_mb')} | {c.get('second_half_growth_mb_per_min')} "
-                         f"| {m['peak_rss_kb'] / 1024:.0f} | {fmt(c.get('store_data_mb_at_end'), 1)} |")
+                         f"| {m['peak_rss_kb'] / 1024:.0f} "
+                         f"| {fmt(c.get('store_heap_mb_at_start'), 1)} → {fmt(c.get('store_heap_mb_at_end'), 1)} "
+                         f"| {fmt(c.get('store_data_mb_at_start'), 1)} → {fmt(c.get('store_data_mb_at_end'), 1)} |")
         lines.append("")
     reads = [(s, t["read"]) for s, t in res.get("tally", {}).items() if t.get("read")]
     if reads:
