@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -91,6 +92,7 @@ def app_users_name(app_id: str) -> str:
     return f"app_users{app_id}"
 
 
+@lru_cache(maxsize=65536)
 def event_collection_name(app_id: str, key: str) -> str:
     """Countly's per-event collection: `events` + sha1(key + appId)."""
     return "events" + hashlib.sha1((key + app_id).encode()).hexdigest()

@@ -116,6 +116,7 @@ class Plugins:
         self.write_hook: Callable[[Applied], list[Update]] | None = None
         self._writers: list[_Writer] = []
         self._buckets: dict[str, frozenset[str]] = {}
+        self._bucket_collections: tuple[str, ...] = ()
         self._app_collections: dict[tuple[str, str], frozenset[str]] = {}
         self.refresh()
 
@@ -148,6 +149,7 @@ class Plugins:
         self._buckets = {}
         for name, result in self._each("tally_bucket_collections"):
             self._buckets[name] = frozenset(_names_list(result, name, "tally_bucket_collections"))
+        self._bucket_collections = tuple(sorted(set().union(*self._buckets.values())))
         self._app_collections.clear()
 
     def _each(self, hook: str, **kwargs: Any) -> Iterator[tuple[str, Any]]:
@@ -160,7 +162,7 @@ class Plugins:
     # ---- collections ---------------------------------------------------------------------------
     def bucket_collections(self) -> tuple[str, ...]:
         """Shared time-bucket collections of all plugins (documents `<appId>_…` per app)."""
-        return tuple(sorted(set().union(*self._buckets.values()))) if self._buckets else ()
+        return self._bucket_collections
 
     def app_collections(self, app_id: str) -> list[str]:
         """Per-app collections the plugins declared for `app_id` (besides `plugin_…<appId>`)."""

@@ -55,15 +55,6 @@ def derived_slot(ts: float, tz_minutes: Any, app_weekday: int, app_hour: int) ->
     return app_weekday, app_hour
 
 
-def accepted_event_keys(applied: Applied) -> set[str]:
-    """Event keys the core stored for this request (its registry update lists them)."""
-    keys: set[str] = set()
-    for update in applied.work.extra:
-        if update.collection == "events":
-            keys.update(update.ops.get("$addToSet", {}).get("list", []))
-    return keys
-
-
 def updates(applied: Applied) -> list[Update]:
     req = applied.request
     work = applied.work
@@ -80,7 +71,7 @@ def updates(applied: Applied) -> list[Update]:
         dow, hour = request_slot
         counts[(SESSION, work.time(req.ts).month_id)][f"d.{dow}.{hour}.count"] += 1
     if req.events:
-        accepted = accepted_event_keys(applied)
+        accepted = work.events  # the keys the core counted (limits and unknown internal events)
         for event in req.events:
             if event.key not in accepted:
                 continue

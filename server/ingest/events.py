@@ -58,14 +58,17 @@ def record(events: list[Event], work: Work, registry: Registry, settings: Settin
         if is_internal(ev.key) and ev.key not in INTERNAL_EVENTS:
             warnings.append(f"event {ev.key!r}: unknown internal event, skipped")
             continue
+        # The registry document gets only what this process has not known yet: a key known here was
+        # loaded from it or written (or is still queued) by an earlier request.
         if ev.key not in registry.keys:
             if len(registry.keys) >= settings.event_limit:
                 warnings.append(f"event {ev.key!r}: event_limit ({settings.event_limit}) reached, skipped")
                 continue
             registry.keys.add(ev.key)
-        registry_ops.setdefault("list", []).append(ev.key)
+            registry_ops.setdefault("list", []).append(ev.key)
         known = registry.segments.setdefault(ev.key, set())
         seg = clean_segmentation(ev.segmentation, known, settings, omitted or set())
+        work.events.add(ev.key)
         coll = event_collection_name(work.app_id, ev.key)
         tp = work.time(ev.ts)
         zero_id = f"no-segment_{tp.zero_id}"
@@ -78,8 +81,9 @@ def record(events: list[Event], work: Work, registry: Registry, settings: Settin
         for seg_key, seg_value in seg.items():
             if not allows(coll, zero_id, seg_key, seg_value):
                 continue
-            known.add(seg_key)
-            registry_ops.setdefault(f"segments.{clean.registry_path(ev.key)}", []).append(seg_key)
+            if seg_key not in known:
+                known.add(seg_key)
+                registry_ops.setdefault(f"segments.{clean.registry_path(ev.key)}", []).append(seg_key)
             main.add_meta("segments", seg_key)
             main.add_meta(seg_key, seg_value)
             sb = work.buckets(coll, tp, f"{seg_key}_", {"s": seg_key})

@@ -15,6 +15,7 @@ class Work:
         self._buckets: dict[tuple[str, str, float], Buckets] = {}
         self._times: dict[float, TimeParts] = {}
         self.extra: list[Update] = []
+        self.events: set[str] = set()  # keys of the events this request counted (plugins read it)
 
     def time(self, ts: float) -> TimeParts:
         tp = self._times.get(ts)
