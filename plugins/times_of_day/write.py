@@ -57,6 +57,8 @@ def derived_slot(ts: float, tz_minutes: Any, app_weekday: int, app_hour: int) ->
 
 def updates(applied: Applied) -> list[Update]:
     req = applied.request
+    if applied.levels is None and not req.events:
+        return []  # neither a counted session nor events: nothing to place in the week
     work = applied.work
     tz_minutes = applied.after.get("tz")
     counts: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))

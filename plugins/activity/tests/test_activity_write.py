@@ -60,3 +60,15 @@ async def test_store_merges_device_ids_across_apps(tally) -> None:  # type: igno
     assert range_query(None, None) == {} and range_query(1, None) == {"d": {"$gte": 1}}
     indexes = await tally.app[keys.DB][collection_name(a_id)].index_information()
     assert {"d_1", "i_1"} <= set(indexes)
+
+
+@pytest.mark.hook("tally_write")
+def test_a_later_session_of_the_same_day_writes_nothing() -> None:
+    from types import SimpleNamespace
+
+    from plugins.activity import tally_write
+    from server.ingest.sessions import Levels
+
+    same_day = SimpleNamespace(levels=Levels(hour=True, day=False, week=False, month=False, year=False))
+    assert tally_write(same_day) == []  # type: ignore[arg-type]
+    assert tally_write(SimpleNamespace(levels=None)) == []  # type: ignore[arg-type]
