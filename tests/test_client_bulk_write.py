@@ -107,12 +107,18 @@ class FailingClient(CountedClient):
         return await super().bulk_write(models, ordered, *args, **kwargs)
 
 
-async def test_a_failed_operation_keeps_only_its_collection_and_counts_once(
-        aiohttp_client: Any, make_settings: SettingsFactory, clock: FakeClock) -> None:
+async def failing_tally(aiohttp_client: Any, make_settings: SettingsFactory,
+                        clock: FakeClock) -> tuple[Tally, FailingClient, dict[str, Any]]:
+    """Tally on a MongoDB 8.0 stand-in whose client bulk writes fail on demand, and an app."""
     db = CountedDatabase(wire_version=25)
     failing = db.client = FailingClient(db)
     tally = await start(aiohttp_client, make_settings, clock, db)
-    app = await tally.create_app()
+    return tally, failing, await tally.create_app()
+
+
+async def test_a_failed_operation_keeps_only_its_collection_and_counts_once(
+        aiohttp_client: Any, make_settings: SettingsFactory, clock: FakeClock) -> None:
+    tally, failing, app = await failing_tally(aiohttp_client, make_settings, clock)
     failing.collections = {"device_details"}
     assert await session(tally, app["key"], "A") == (503, UNAVAILABLE)
     # users, carriers and the plugins' collections were written; device_details' month and year docs wait
@@ -131,10 +137,7 @@ async def test_a_failed_operation_keeps_only_its_collection_and_counts_once(
 
 async def test_a_connection_error_keeps_the_whole_flush_and_writes_it_once(
         aiohttp_client: Any, make_settings: SettingsFactory, clock: FakeClock) -> None:
-    db = CountedDatabase(wire_version=25)
-    failing = db.client = FailingClient(db)
-    tally = await start(aiohttp_client, make_settings, clock, db)
-    app = await tally.create_app()
+    tally, failing, app = await failing_tally(aiohttp_client, make_settings, clock)
     failing.drop = True
     assert await session(tally, app["key"], "A") == (503, UNAVAILABLE)
     assert "AutoReconnect" in tally.app[keys.STATS].last_error
