@@ -9,6 +9,8 @@ per worker, which is acceptable for caps meant to stop unbounded cardinality.
 """
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from server.storage.aggregates import AggregateStore
@@ -23,11 +25,21 @@ class Registry:
     segments: dict[str, set[str]] = field(default_factory=dict)
 
 
+REGISTRY_TTL = 60.0  # seconds an app's event registry is trusted before it is read again
+
+
 class MetaCache:
-    def __init__(self, store: AggregateStore) -> None:
+    """`registry_ttl`: the write path sends the registry document only the event and segment keys
+    this process does not know yet, so a registry emptied meanwhile (an app reset handled by
+    another worker) is read again after that many seconds and then refilled by new events."""
+
+    def __init__(self, store: AggregateStore, *, registry_ttl: float = REGISTRY_TTL,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.store = store
+        self.registry_ttl = registry_ttl
+        self.clock = clock
         self._sets: dict[tuple[str, str], dict[str, set[str]]] = {}
-        self._registries: dict[str, Registry] = {}
+        self._registries: dict[str, tuple[Registry, float]] = {}
 
     async def load(self, collection: str, doc_id: str) -> None:
         if (collection, doc_id) in self._sets:
@@ -49,12 +61,13 @@ class MetaCache:
         return True
 
     async def registry(self, app_id: str) -> Registry:
-        reg = self._registries.get(app_id)
-        if reg is None:
-            doc = await self.store.find_one("events", object_id(app_id)) or {}
-            reg = Registry(set(doc.get("list") or []),
-                           {k: set(v) for k, v in (doc.get("segments") or {}).items()})
-            self._registries[app_id] = reg
+        cached = self._registries.get(app_id)
+        now = self.clock()
+        if cached is not None and now - cached[1] < self.registry_ttl:
+            return cached[0]
+        doc = await self.store.find_one("events", object_id(app_id)) or {}
+        reg = Registry(set(doc.get("list") or []), {k: set(v) for k, v in (doc.get("segments") or {}).items()})
+        self._registries[app_id] = (reg, now)
         return reg
 
     def forget_app(self, app_id: str) -> None:
