@@ -67,8 +67,7 @@ class AggregateStore:
         try:
             await self.db.client.bulk_write(models, ordered=False)
         except ClientBulkWriteException as exc:
-            # `idx` is the operation's index: a flush (≤ batch_max_updates operations) is far below
-            # one server batch (maxWriteBatchSize is 100,000), so it is never offset.
+            # `idx` is the index in `models` (the driver adds the offset of each server batch).
             errors: list[Any] = list(exc.write_errors or [])  # documents, whatever pymongo's hints say
             indexes = [e.get("idx") for e in errors if isinstance(e, dict)]
             known = [i for i in indexes if isinstance(i, int) and 0 <= i < len(owner)]
